@@ -1,0 +1,1 @@
+//! Audit event schema and the durable, hash-chained JSONL log.

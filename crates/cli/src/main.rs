@@ -1,0 +1,3 @@
+//! The `scopegate` command.
+
+fn main() {}

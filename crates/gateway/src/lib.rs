@@ -1,0 +1,1 @@
+//! The actions API: capability registry, enforcement pipeline and connectors.

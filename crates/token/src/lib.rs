@@ -1,0 +1,1 @@
+//! Access-token claims, signing keys, JWKS publication and verification.
