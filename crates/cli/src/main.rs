@@ -1,3 +1,29 @@
-//! The `scopegate` command.
+//! The `scopegate` command: parses arguments, starts logging, runs one subcommand.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use scopegate::{cli::Cli, commands};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries command output and, in stdio mode, the MCP protocol);
+/// `RUST_LOG` overrides the default `info` level.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
