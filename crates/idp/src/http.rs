@@ -7,6 +7,7 @@
 
 pub(crate) mod discovery;
 mod exchange;
+mod health;
 mod introspect;
 mod revoke;
 mod token;
@@ -48,6 +49,8 @@ pub fn router(state: IdpState) -> Router {
             get(discovery::metadata).fallback(only_get),
         )
         .route("/oauth2/v1/keys", get(discovery::keys).fallback(only_get))
+        .route("/healthz", get(health::healthz).fallback(only_get))
+        .route("/readyz", get(health::readyz).fallback(only_get))
         .route(
             "/oauth2/v1/token",
             post(token::endpoint).fallback(only_post),

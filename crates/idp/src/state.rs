@@ -170,6 +170,11 @@ impl IdpState {
         self.inner.revocations.extend(revocations);
     }
 
+    /// Whether the audit log accepts records (readiness).
+    pub(crate) fn audit_healthy(&self) -> bool {
+        self.inner.audit.healthy()
+    }
+
     /// Runs a store call on the blocking pool.
     pub(crate) async fn blocking<T, F>(&self, call: F) -> Result<T, StoreError>
     where

@@ -13,6 +13,7 @@ mod client_credentials;
 mod discovery;
 mod errors;
 mod exchange;
+mod health;
 mod introspection;
 mod password;
 mod properties;
