@@ -4,6 +4,7 @@
 //! handled by clap in `cli.rs`), this file, the embedded defaults. The file is looked up at
 //! `--config PATH` (or `SCOPEGATE_CONFIG`), else `./scopegate.toml` if present.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -17,6 +18,12 @@ pub const DEFAULT_FILE: &str = "scopegate.toml";
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Where the servers listen and keep their state.
+    pub server: ServerConfig,
+    /// The development identity provider.
+    pub idp: IdpSection,
+    /// The actions API.
+    pub api: ApiSection,
     /// Signing keys.
     pub keys: KeysConfig,
     /// The audit log.
@@ -25,12 +32,97 @@ pub struct Config {
     pub verify: VerifyConfig,
 }
 
+/// `[server]`: the address every role binds and the directory for state.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The IP address all three roles listen on.
+    pub bind: IpAddr,
+    /// Where the IdP keeps its database (`idp.sqlite`).
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// `[idp]`: the development identity provider.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdpSection {
+    /// The port it listens on.
+    pub port: u16,
+    /// The issuer URL put in `iss`; default `http://<bind>:<port>` (loopback when binding to
+    /// every address).
+    pub issuer: Option<String>,
+    /// Whether the password grant is offered (RFC 9700 §2.4: development only).
+    pub development_mode: bool,
+    /// A directory file of users, clients and resources; default the embedded organisation.
+    pub directory: Option<PathBuf>,
+}
+
+impl Default for IdpSection {
+    fn default() -> Self {
+        Self {
+            port: 9000,
+            issuer: None,
+            development_mode: true,
+            directory: None,
+        }
+    }
+}
+
+/// `[api]`: the actions API.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// The port it listens on.
+    pub port: u16,
+    /// The API's URL, which is also its token audience; default `http://<bind>:<port>`.
+    pub url: Option<String>,
+    /// A capability file; default the embedded Workday capabilities.
+    pub capabilities: Option<PathBuf>,
+    /// A policy file; default the embedded policies.
+    pub policies: Option<PathBuf>,
+    /// A Workday fixture data file; default the embedded Northwind Robotics data.
+    pub fixture: Option<PathBuf>,
+    /// Whether every capability checks at the IdP that the token is still active (RFC 7662),
+    /// rather than only those marked `revocation_check: introspect`.
+    pub introspect_all: bool,
+    /// The API's client id at the IdP, for introspection.
+    pub client_id: String,
+    /// The environment variable holding that client's secret; unset means the development
+    /// secret of the embedded directory.
+    pub client_secret_env: String,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            port: 8000,
+            url: None,
+            capabilities: None,
+            policies: None,
+            fixture: None,
+            introspect_all: false,
+            client_id: "actions-api".to_owned(),
+            client_secret_env: "SCOPEGATE_API_CLIENT_SECRET".to_owned(),
+        }
+    }
+}
+
 /// `[keys]`: where signing keys live and which algorithm new keys use.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysConfig {
-    /// Directory holding the private keys (created with mode 0700).
-    pub dir: PathBuf,
+    /// Directory holding the private keys (created with mode 0700); default
+    /// `<server.data_dir>/keys`.
+    pub dir: Option<PathBuf>,
     /// Algorithm of newly generated keys: `ES256` (default), `EdDSA` or `RS256`.
     pub algorithm: Algorithm,
     /// The longest lifetime of any token the keys sign, in seconds; a retired public key stays
@@ -41,7 +133,7 @@ pub struct KeysConfig {
 impl Default for KeysConfig {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from("data/keys"),
+            dir: None,
             algorithm: Algorithm::Es256,
             max_token_lifetime_seconds: 3600,
         }
@@ -88,6 +180,71 @@ pub enum Source {
 }
 
 impl Config {
+    /// Makes the file's relative paths relative to `base`, the file's own directory, so a
+    /// configuration works from wherever scopegate is started.
+    fn rebase(&mut self, base: &Path) {
+        let rebase = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        rebase(&mut self.server.data_dir);
+        rebase(&mut self.audit.path);
+        for path in [
+            &mut self.idp.directory,
+            &mut self.api.capabilities,
+            &mut self.api.policies,
+            &mut self.api.fixture,
+            &mut self.keys.dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            rebase(path);
+        }
+    }
+
+    /// The issuer URL: configured, or derived from the bind address and port.
+    #[must_use]
+    pub fn issuer(&self) -> String {
+        self.idp
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.local_url(self.idp.port, ""))
+    }
+
+    /// The signing-key directory.
+    #[must_use]
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("keys"))
+    }
+
+    /// The actions API's URL and audience.
+    #[must_use]
+    pub fn api_url(&self) -> String {
+        self.api
+            .url
+            .clone()
+            .unwrap_or_else(|| self.local_url(self.api.port, ""))
+    }
+
+    /// `http://<host>:<port><path>` where host is the bind address, or loopback when binding
+    /// to every address (a URL naming 0.0.0.0 would not reach anything).
+    fn local_url(&self, port: u16, path: &str) -> String {
+        let host = match self.server.bind {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            other => other,
+        };
+        match host {
+            IpAddr::V4(v4) => format!("http://{v4}:{port}{path}"),
+            IpAddr::V6(v6) => format!("http://[{v6}]:{port}{path}"),
+        }
+    }
+
     /// Loads the file named by `explicit`, or `./scopegate.toml` when it exists, or nothing.
     ///
     /// An explicit path that does not exist is an error; a missing default file is not.
@@ -99,7 +256,10 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read configuration file `{}`", path.display()))?;
-        let config = Self::parse(&text, &path)?;
+        let mut config = Self::parse(&text, &path)?;
+        if let Some(base) = path.parent() {
+            config.rebase(base);
+        }
         Ok((config, Source::File(path)))
     }
 
@@ -161,6 +321,42 @@ mod tests {
         let message = format!("{err:#}");
         assert!(message.starts_with("`sg.toml`: "), "{message}");
         assert!(message.contains("unknown variant `HS256`"), "{message}");
+    }
+
+    #[test]
+    fn relative_paths_in_a_file_are_taken_from_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scopegate.toml");
+        std::fs::write(
+            &file,
+            "[api]\npolicies = \"p.yaml\"\n[audit]\npath = \"/abs/a.jsonl\"\n",
+        )
+        .unwrap();
+
+        let (config, _) = Config::load(Some(&file)).unwrap();
+
+        assert_eq!(config.api.policies, Some(dir.path().join("p.yaml")));
+        assert_eq!(config.audit.path, PathBuf::from("/abs/a.jsonl"));
+        assert_eq!(config.server.data_dir, dir.path().join("data"));
+        assert_eq!(config.keys_dir(), dir.path().join("data/keys"));
+    }
+
+    #[test]
+    fn urls_default_to_the_bind_address_and_loopback_for_any_address() {
+        let mut config = Config::default();
+
+        let local = (config.issuer(), config.api_url());
+        config.server.bind = "0.0.0.0".parse().unwrap();
+        config.idp.port = 9100;
+
+        assert_eq!(
+            local,
+            (
+                "http://127.0.0.1:9000".to_owned(),
+                "http://127.0.0.1:8000".to_owned()
+            )
+        );
+        assert_eq!(config.issuer(), "http://127.0.0.1:9100");
     }
 
     #[test]

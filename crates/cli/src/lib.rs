@@ -2,5 +2,7 @@
 //! integration tests can drive the same code the binary runs.
 
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
+pub mod serve;

@@ -2,16 +2,16 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use scopegate_token::{KeyInfo, KeyStore, KeyStoreConfig, SystemClock};
+use scopegate_token::{KeyInfo, SystemClock};
 
 use super::print_line;
 use crate::cli::KeysCommand;
 use crate::config::Config;
+use crate::serve::open_keys;
 
 pub(super) fn run(command: KeysCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = open(config)?;
+    let store = open_keys(config, Arc::new(SystemClock))?;
     match command {
         KeysCommand::List => {
             print_line(&format!(
@@ -29,16 +29,6 @@ pub(super) fn run(command: KeysCommand, config: &Config) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Opens the configured key directory, creating the first key when there is none.
-pub(super) fn open(config: &Config) -> anyhow::Result<KeyStore> {
-    let store_config = KeyStoreConfig {
-        algorithm: config.keys.algorithm,
-        max_token_lifetime: Duration::from_secs(config.keys.max_token_lifetime_seconds),
-    };
-    let store = KeyStore::open(&config.keys.dir, store_config, Arc::new(SystemClock))?;
-    Ok(store)
 }
 
 fn row(key: &KeyInfo) -> String {

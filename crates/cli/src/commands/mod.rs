@@ -1,7 +1,11 @@
 //! One module per command group; each function returns the process exit code.
 
 mod audit;
+mod directory;
+mod init;
 mod keys;
+mod policy;
+mod serve;
 mod token;
 
 use std::io::Read;
@@ -11,6 +15,7 @@ use anyhow::Context;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Source};
+use crate::serve::Role;
 
 /// Loads the configuration and runs the chosen command, returning the exit code.
 ///
@@ -24,9 +29,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Source::File(path) => tracing::debug!(config.file = %path.display(), "configuration"),
     }
     match cli.command {
-        Command::Token(command) => token::run(command),
+        Command::Up(args) => serve::run(serve::Roles::All, &args, config),
+        Command::Idp(args) => serve::run(serve::Roles::Only(Role::Idp), &args, config),
+        Command::Api(args) => serve::run(serve::Roles::Only(Role::Api), &args, config),
+        Command::Init { dir, force } => init::run(&dir, force),
+        Command::Token(command) => token::run(command, &config),
+        Command::Policy(command) => policy::run(command, &config),
+        Command::Directory(command) => directory::run(command, &config),
         Command::Audit(command) => audit::run(command, &config),
         Command::Keys(command) => keys::run(command, &config),
+    }
+}
+
+/// Runs one future to completion on a small runtime (the client commands make a request or
+/// two; the servers build their own multi-threaded runtime).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => {
+            // Building a current-thread runtime only fails if the OS refuses a timer or an
+            // I/O driver; nothing useful can run then.
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1)
+        }
     }
 }
 

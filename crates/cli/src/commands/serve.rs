@@ -1,0 +1,111 @@
+//! `scopegate up|idp|api`: run the servers until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::print_line;
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::serve::{self, Bound, Role, Shared};
+
+/// Which roles a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Roles {
+    /// Everything, in one process.
+    All,
+    /// One role alone.
+    Only(Role),
+}
+
+pub(super) fn run(roles: Roles, args: &ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+    apply(args, &mut config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve_roles(roles, config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flags and `SCOPEGATE_*` variables win over the file.
+fn apply(args: &ServeArgs, config: &mut Config) {
+    if let Some(bind) = args.bind {
+        config.server.bind = bind;
+    }
+    if let Some(port) = args.idp_port {
+        config.idp.port = port;
+    }
+    if let Some(port) = args.api_port {
+        config.api.port = port;
+    }
+    if let Some(path) = &args.audit_log {
+        config.audit.path.clone_from(path);
+    }
+    if let Some(dir) = &args.data_dir {
+        config.server.data_dir.clone_from(dir);
+    }
+}
+
+async fn serve_roles(roles: Roles, config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let shared = Shared::open(config)?;
+    let bound = bind_roles(roles, &shared).await?;
+
+    tracing::info!(elapsed_ms = started.elapsed().as_millis(), "ready");
+    if roles == Roles::All {
+        banner(&shared.config)?;
+    }
+    serve::serve_until(bound, &shared.audit, serve::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>> {
+    let config = &shared.config;
+    let addr = |port| SocketAddr::new(config.server.bind, port);
+    let mut bound = Vec::new();
+    match roles {
+        Roles::All => {
+            let keys = shared.keys()?;
+            let idp = serve::idp_router(shared, &keys)?;
+            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
+            let api = serve::api_router(shared, Some(&keys))?;
+            bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+        }
+        Roles::Only(Role::Idp) => {
+            let keys = shared.keys()?;
+            let idp = serve::idp_router(shared, &keys)?;
+            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
+        }
+        Roles::Only(Role::Api) => {
+            let api = serve::api_router(shared, None)?;
+            bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+        }
+    }
+    for server in &bound {
+        tracing::info!(role = server.role().name(), addr = %server.local_addr()?, "listening");
+    }
+    Ok(bound)
+}
+
+/// What a newcomer needs on one screen: where things are, who can log in, what to try.
+fn banner(config: &Config) -> anyhow::Result<()> {
+    let text = format!(
+        "\nscopegate is up\n\
+         \n  identity provider  {idp}\
+         \n  actions API        {api}/actions\
+         \n  audit log          {audit}\
+         \n\n  demo users (password `demo-password`; add `--totp-auto` for MFA):\
+         \n    EMP001 Alex Chen, employee        EMP010 Maria Santos, manager\
+         \n    EMP020 Sam Okafor, HR admin       EMP002 Priya Natarajan, no MFA\
+         \n\n  next: scopegate demo      (or: scopegate token login --user EMP001 --totp-auto)\
+         \n  stop: Ctrl-C\n",
+        idp = config.issuer(),
+        api = config.api_url(),
+        audit = config.audit.path.display(),
+    );
+    print_line(&text)
+}

@@ -1,0 +1,175 @@
+//! Building each role's router from the configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use scopegate_gateway::{
+    CapabilityRegistry, ClientSecret, GatewayConfig, GatewayParts, GatewayState,
+    IntrospectionConfig, OrgDirectory, connector::fixture::WorkdayFixture, env_secrets,
+};
+use scopegate_idp::{Directory, IdpConfig, IdpState, SqliteStore};
+use scopegate_policy::{DEFAULT_POLICIES, DEFAULT_POLICIES_ORIGIN, PolicySet};
+use scopegate_token::{KeySource, KeyStore, RemoteIssuer};
+
+use super::{Shared, ensure_dir, idp_database};
+use crate::config::Config;
+
+/// The development secret of the embedded directory's `actions-api` client.
+const DEV_API_CLIENT_SECRET: &str = "actions-api-dev-secret";
+
+/// The identity provider's router, signing with `keys`.
+///
+/// # Errors
+///
+/// The directory, issuer or database cannot be used.
+pub fn idp_router(shared: &Shared, keys: &KeyStore) -> anyhow::Result<Router> {
+    let config = &shared.config;
+    let issuer = config.issuer();
+    let directory = directory(config)?;
+    let mut idp_config = IdpConfig::development(
+        issuer
+            .parse()
+            .with_context(|| format!("`idp.issuer`: `{issuer}`"))?,
+        directory,
+    );
+    idp_config.development_mode = config.idp.development_mode;
+
+    ensure_dir(&config.server.data_dir)?;
+    let database = idp_database(config);
+    let store = SqliteStore::open(&database)
+        .with_context(|| format!("cannot open the IdP database `{}`", database.display()))?;
+    let state = IdpState::new(
+        idp_config,
+        keys,
+        Arc::new(store),
+        shared.audit.clone(),
+        Arc::clone(&shared.clock),
+    )
+    .context("cannot start the identity provider")?;
+    Ok(scopegate_idp::router(state))
+}
+
+/// The directory in force, with its resources moved to the configured URLs.
+///
+/// # Errors
+///
+/// The directory file cannot be read or is invalid, or a configured URL cannot be used.
+pub fn directory(config: &Config) -> anyhow::Result<Directory> {
+    let directory = match &config.idp.directory {
+        Some(path) => Directory::from_toml_file(path)?,
+        None => Directory::embedded_default()?,
+    };
+    let directory = directory
+        .with_resource_audience("actions-api", &config.api_url())
+        .context("the directory's `actions-api` resource")?;
+    Ok(directory)
+}
+
+/// The actions API's router. `keys` is the IdP's key store when both run in one process;
+/// otherwise the IdP's keys are fetched by OpenID Connect discovery.
+///
+/// # Errors
+///
+/// A capability, policy or fixture file cannot be used, or discovery cannot be set up.
+pub fn api_router(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<Router> {
+    let config = &shared.config;
+    let keys: Arc<dyn KeySource> = match keys {
+        Some(store) => Arc::new(store.verification_keys()),
+        None => Arc::new(
+            RemoteIssuer::discover(config.issuer(), Arc::clone(&shared.clock))
+                .context("cannot set up discovery of the IdP's keys")?,
+        ),
+    };
+    let Catalogue {
+        capabilities,
+        policies,
+        fixture,
+        ..
+    } = catalogue(config)?;
+    let org: Arc<dyn OrgDirectory> = fixture.clone();
+
+    let parts = GatewayParts {
+        config: gateway_config(config),
+        keys,
+        clock: Arc::clone(&shared.clock),
+        capabilities,
+        policies,
+        fixture,
+        org,
+        audit: shared.audit.clone(),
+    };
+    let state = GatewayState::new(parts).context("cannot start the actions API")?;
+    Ok(scopegate_gateway::router(state))
+}
+
+/// What the actions API offers and decides with: capabilities, policies and the fixture.
+pub struct Catalogue {
+    /// The capabilities offered.
+    pub capabilities: CapabilityRegistry,
+    /// The policies in force.
+    pub policies: PolicySet,
+    /// The Workday data set (also the org chart for `target` conditions).
+    pub fixture: Arc<WorkdayFixture>,
+    /// The policy file's text, for linting.
+    pub policies_text: String,
+    /// Where the policy text came from.
+    pub policies_origin: String,
+}
+
+/// Loads the configured (or embedded) capability, policy and fixture files.
+///
+/// # Errors
+///
+/// A file cannot be read or is invalid; the error names the file and the line.
+pub fn catalogue(config: &Config) -> anyhow::Result<Catalogue> {
+    let capabilities = match &config.api.capabilities {
+        Some(path) => {
+            CapabilityRegistry::parse(&read(path)?, &path.display().to_string(), &env_secrets)?
+        }
+        None => CapabilityRegistry::embedded()?,
+    };
+    let (policies_text, policies_origin) = match &config.api.policies {
+        Some(path) => (read(path)?, path.display().to_string()),
+        None => (
+            DEFAULT_POLICIES.to_owned(),
+            DEFAULT_POLICIES_ORIGIN.to_owned(),
+        ),
+    };
+    let policies = PolicySet::parse(&policies_text, &policies_origin, &capabilities.names())?;
+    let fixture = Arc::new(match &config.api.fixture {
+        Some(path) => WorkdayFixture::from_json(&read(path)?)
+            .with_context(|| format!("`{}`", path.display()))?,
+        None => WorkdayFixture::embedded()?,
+    });
+    Ok(Catalogue {
+        capabilities,
+        policies,
+        fixture,
+        policies_text,
+        policies_origin,
+    })
+}
+
+fn gateway_config(config: &Config) -> GatewayConfig {
+    let secret = std::env::var(&config.api.client_secret_env)
+        .unwrap_or_else(|_| DEV_API_CLIENT_SECRET.to_owned());
+    GatewayConfig {
+        audience: config.api_url(),
+        issuer: config.issuer(),
+        introspection: Some(IntrospectionConfig {
+            endpoint: format!("{}/oauth2/v1/introspect", config.issuer()),
+            client_id: config.api.client_id.clone(),
+            client_secret: ClientSecret::new(secret),
+            timeout: Duration::from_secs(2),
+            cache_ttl: Duration::from_secs(5),
+            all_capabilities: config.api.introspect_all,
+        }),
+        ..GatewayConfig::default()
+    }
+}
+
+fn read(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
