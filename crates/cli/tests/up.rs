@@ -72,12 +72,42 @@ impl Up {
         }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let sent = Command::new("kill").args([name, &pid]).status().unwrap();
         assert!(sent.success());
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
         self.child.wait().unwrap()
     }
+}
+
+fn login(idp: &str, user: &str) -> String {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{idp}/oauth2/v1/token"))
+        .basic_auth("chainlit-app", Some("chainlit-dev-secret"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn own_profile_status(api: &str, token: &str) -> u16 {
+    reqwest::blocking::Client::new()
+        .get(format!("{api}/actions/workday.hcm/get_employee"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[test]
@@ -153,4 +183,48 @@ fn up_refuses_a_taken_port_naming_the_port_and_the_role() {
         stderr.contains(&format!("port {port} is taken")),
         "{stderr}"
     );
+}
+
+#[test]
+fn sighup_reloads_the_policy_file_and_a_broken_file_keeps_the_policies_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_scopegate"))
+        .args(["init", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let up = Up::start(dir.path());
+    let token = login(&up.idp, "EMP001");
+    let policies = dir.path().join("policies.yaml");
+
+    std::fs::write(
+        &policies,
+        "policies:\n  - name: broken\n    effect: maybe\n",
+    )
+    .unwrap();
+    up.signal("-HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let after_broken = own_profile_status(&up.api, &token);
+    std::fs::write(
+        &policies,
+        "policies:\n  - name: direct-self-read\n    effect: allow\n    capabilities: \
+         [workday.hcm.get_employee]\n    principals:\n      groups: [employees]\n    \
+         conditions:\n      target: self\n      acting_through: [direct]\n",
+    )
+    .unwrap();
+    up.signal("-HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut after_fixed = own_profile_status(&up.api, &token);
+    while after_fixed != 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        after_fixed = own_profile_status(&up.api, &token);
+    }
+    let status = up.terminate();
+
+    assert_eq!(after_broken, 403, "the default policies stay in force");
+    assert_eq!(
+        after_fixed, 200,
+        "the reloaded policy allows a direct read of one's own profile"
+    );
+    assert!(status.success());
 }

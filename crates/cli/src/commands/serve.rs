@@ -72,7 +72,7 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
             let keys = shared.keys()?;
             let idp = serve::idp_router(shared, &keys)?;
             bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
-            let api = serve::api_router(shared, Some(&keys))?;
+            let api = api(shared, Some(&keys))?;
             bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
         }
         Roles::Only(Role::Idp) => {
@@ -81,7 +81,7 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
             bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
         }
         Roles::Only(Role::Api) => {
-            let api = serve::api_router(shared, None)?;
+            let api = api(shared, None)?;
             bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
         }
     }
@@ -89,6 +89,13 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
         tracing::info!(role = server.role().name(), addr = %server.local_addr()?, "listening");
     }
     Ok(bound)
+}
+
+/// The actions API's router, with policy reload on SIGHUP.
+fn api(shared: &Shared, keys: Option<&scopegate_token::KeyStore>) -> anyhow::Result<axum::Router> {
+    let state = serve::api_state(shared, keys)?;
+    serve::reload_policies_on_hangup(&shared.config, state.clone());
+    Ok(scopegate_gateway::router(state))
 }
 
 /// What a newcomer needs on one screen: where things are, who can log in, what to try.

@@ -21,7 +21,9 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 
-pub use roles::{Catalogue, api_router, catalogue, directory, idp_router};
+pub use roles::{
+    Catalogue, api_state, catalogue, directory, idp_router, reload_policies_on_hangup,
+};
 
 /// Which roles a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,13 +67,13 @@ pub fn directory(config: &Config) -> anyhow::Result<Directory> {
     Ok(directory)
 }
 
-/// The actions API's router. `keys` is the IdP's key store when both run in one process;
+/// The actions API's state. `keys` is the IdP's key store when both run in one process;
 /// otherwise the IdP's keys are fetched by OpenID Connect discovery.
 ///
 /// # Errors
 ///
 /// A capability, policy or fixture file cannot be used, or discovery cannot be set up.
-pub fn api_router(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<Router> {
+pub fn api_state(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<GatewayState> {
     let config = &shared.config;
     let keys: Arc<dyn KeySource> = match keys {
         Some(store) => Arc::new(store.verification_keys()),
@@ -100,8 +100,42 @@ pub fn api_router(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<Ro
         org,
         audit: shared.audit.clone(),
     };
-    let state = GatewayState::new(parts).context("cannot start the actions API")?;
-    Ok(scopegate_gateway::router(state))
+    GatewayState::new(parts).context("cannot start the actions API")
+}
+
+/// Re-reads the configured policy file on every SIGHUP and puts it in force; a file that does
+/// not load is reported and the policies in force stay. Without a policy file (the embedded
+/// defaults) there is nothing to re-read.
+pub fn reload_policies_on_hangup(config: &Config, state: GatewayState) {
+    let Some(path) = config.api.policies.clone() else {
+        return;
+    };
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGHUP; policies reload on restart only");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            let origin = path.display().to_string();
+            let loaded = read(&path).and_then(|text| {
+                state
+                    .reload_policies(&text, &origin)
+                    .map_err(anyhow::Error::from)
+            });
+            match loaded {
+                Ok(()) => tracing::info!(policy.file = %origin, "policies reloaded"),
+                Err(e) => tracing::error!(
+                    policy.file = %origin,
+                    "policy reload refused; the policies in force stay: {e:#}"
+                ),
+            }
+        }
+    });
 }
 
 /// What the actions API offers and decides with: capabilities, policies and the fixture.
