@@ -28,6 +28,16 @@ pub enum Command {
     Idp(ServeArgs),
     /// Run only the actions API (it fetches the IdP's keys by discovery).
     Api(ServeArgs),
+    /// Run only the MCP server: Streamable HTTP, or `--stdio` for local clients.
+    Mcp {
+        /// Serve one local client over standard input and output, with the token in
+        /// `SCOPEGATE_TOKEN`; logs go to standard error.
+        #[arg(long)]
+        stdio: bool,
+        /// Where to listen and write.
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
     /// Write the built-in configuration, policies, directory, capabilities and Workday data
     /// as editable files; `up` then uses them.
     Init {
@@ -67,6 +77,9 @@ pub struct ServeArgs {
     /// The actions API's port.
     #[arg(long, env = "SCOPEGATE_API_PORT", value_name = "PORT")]
     pub api_port: Option<u16>,
+    /// The MCP server's port.
+    #[arg(long, env = "SCOPEGATE_MCP_PORT", value_name = "PORT")]
+    pub mcp_port: Option<u16>,
     /// The audit log file.
     #[arg(long, env = "SCOPEGATE_AUDIT_LOG", value_name = "PATH")]
     pub audit_log: Option<PathBuf>,

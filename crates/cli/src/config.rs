@@ -24,6 +24,8 @@ pub struct Config {
     pub idp: IdpSection,
     /// The actions API.
     pub api: ApiSection,
+    /// The MCP server.
+    pub mcp: McpSection,
     /// Signing keys.
     pub keys: KeysConfig,
     /// The audit log.
@@ -112,6 +114,41 @@ impl Default for ApiSection {
             introspect_all: false,
             client_id: "actions-api".to_owned(),
             client_secret_env: "SCOPEGATE_API_CLIENT_SECRET".to_owned(),
+        }
+    }
+}
+
+/// `[mcp]`: the MCP server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpSection {
+    /// The port it listens on.
+    pub port: u16,
+    /// The MCP endpoint's URL, which is also its token audience (RFC 8707); default
+    /// `http://<bind>:<port>/mcp`.
+    pub url: Option<String>,
+    /// `Host` header values accepted (DNS-rebinding protection); default the URL's host with
+    /// and without the port, plus `localhost` and `127.0.0.1` with the port.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser origins accepted; requests with any other `Origin` are refused. Server-side
+    /// clients (a chat app's backend) send none.
+    pub allowed_origins: Vec<String>,
+    /// The MCP server's client id at the IdP, for on-behalf-of exchanges.
+    pub client_id: String,
+    /// The environment variable holding that client's secret; unset means the development
+    /// secret of the embedded directory.
+    pub client_secret_env: String,
+}
+
+impl Default for McpSection {
+    fn default() -> Self {
+        Self {
+            port: 8001,
+            url: None,
+            allowed_hosts: None,
+            allowed_origins: Vec::new(),
+            client_id: "mcp-server".to_owned(),
+            client_secret_env: "SCOPEGATE_MCP_CLIENT_SECRET".to_owned(),
         }
     }
 }
@@ -220,6 +257,47 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.server.data_dir.join("keys"))
+    }
+
+    /// The MCP endpoint's URL and audience.
+    #[must_use]
+    pub fn mcp_url(&self) -> String {
+        self.mcp
+            .url
+            .clone()
+            .unwrap_or_else(|| self.local_url(self.mcp.port, "/mcp"))
+    }
+
+    /// The `Host` values the MCP server accepts.
+    #[must_use]
+    pub fn mcp_allowed_hosts(&self) -> Vec<String> {
+        if let Some(hosts) = &self.mcp.allowed_hosts {
+            return hosts.clone();
+        }
+        let url = self.mcp_url();
+        let authority = url
+            .split_once("://")
+            .map_or(url.as_str(), |(_, rest)| rest)
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(host, _)| host);
+        let port = self.mcp.port;
+        let mut hosts = vec![
+            authority.clone(),
+            host.to_owned(),
+            format!("localhost:{port}"),
+            "localhost".to_owned(),
+            format!("127.0.0.1:{port}"),
+            "127.0.0.1".to_owned(),
+        ];
+        hosts.dedup();
+        hosts.sort();
+        hosts.dedup();
+        hosts
     }
 
     /// The actions API's URL and audience.

@@ -26,20 +26,17 @@ struct Up {
     child: Child,
     idp: String,
     api: String,
+    mcp: String,
 }
 
 impl Up {
     fn start(dir: &Path) -> Self {
-        let (idp_port, api_port) = (free_port(), free_port());
+        let (idp_port, api_port, mcp_port) = (free_port(), free_port(), free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_scopegate"))
             .current_dir(dir)
-            .args([
-                "up",
-                "--idp-port",
-                &idp_port.to_string(),
-                "--api-port",
-                &api_port.to_string(),
-            ])
+            .args(["up", "--idp-port", &idp_port.to_string()])
+            .args(["--api-port", &api_port.to_string()])
+            .args(["--mcp-port", &mcp_port.to_string()])
             .env_remove("SCOPEGATE_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,6 +46,7 @@ impl Up {
             child,
             idp: format!("http://127.0.0.1:{idp_port}"),
             api: format!("http://127.0.0.1:{api_port}"),
+            mcp: format!("http://127.0.0.1:{mcp_port}"),
         };
         up.wait_ready();
         up
@@ -57,7 +55,7 @@ impl Up {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = reqwest::blocking::Client::new();
-        for base in [&self.idp, &self.api] {
+        for base in [&self.idp, &self.api, &self.mcp] {
             loop {
                 let ready = client
                     .get(format!("{base}/readyz"))
@@ -167,6 +165,7 @@ fn up_refuses_a_taken_port_naming_the_port_and_the_role() {
             "--api-port",
             &port.to_string(),
         ])
+        .args(["--mcp-port", &free_port().to_string()])
         .env_remove("SCOPEGATE_CONFIG")
         .output()
         .unwrap();

@@ -32,6 +32,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => serve::run(serve::Roles::All, &args, config),
         Command::Idp(args) => serve::run(serve::Roles::Only(Role::Idp), &args, config),
         Command::Api(args) => serve::run(serve::Roles::Only(Role::Api), &args, config),
+        Command::Mcp {
+            stdio: true,
+            serve: args,
+        } => serve::run_stdio(&args, config),
+        Command::Mcp {
+            stdio: false,
+            serve: args,
+        } => serve::run(serve::Roles::Only(Role::Mcp), &args, config),
         Command::Init { dir, force } => init::run(&dir, force),
         Command::Token(command) => token::run(command, &config),
         Command::Policy(command) => policy::run(command, &config),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::print_line;
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::serve::{self, Bound, Role, Shared};
+use crate::serve::{self, Bound, PolicyHolder, Role, Shared};
 
 /// Which roles a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,9 @@ fn apply(args: &ServeArgs, config: &mut Config) {
     if let Some(port) = args.api_port {
         config.api.port = port;
     }
+    if let Some(port) = args.mcp_port {
+        config.mcp.port = port;
+    }
     if let Some(path) = &args.audit_log {
         config.audit.path.clone_from(path);
     }
@@ -71,9 +74,18 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
         Roles::All => {
             let keys = shared.keys()?;
             let idp = serve::idp_router(shared, &keys)?;
+            let api = serve::api_state(shared, Some(&keys))?;
+            let mcp = serve::mcp_state(shared, Some(&keys))?;
+            let holders = vec![
+                PolicyHolder::Api(api.clone()),
+                PolicyHolder::Mcp(mcp.clone()),
+            ];
+            serve::reload_policies_on_hangup(config, holders);
             bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
-            let api = api(shared, Some(&keys))?;
+            let api = scopegate_gateway::router(api);
             bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+            let mcp = mcp_router(&mcp);
+            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp).await?);
         }
         Roles::Only(Role::Idp) => {
             let keys = shared.keys()?;
@@ -81,8 +93,15 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
             bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
         }
         Roles::Only(Role::Api) => {
-            let api = api(shared, None)?;
+            let api = serve::api_state(shared, None)?;
+            serve::reload_policies_on_hangup(config, vec![PolicyHolder::Api(api.clone())]);
+            let api = scopegate_gateway::router(api);
             bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+        }
+        Roles::Only(Role::Mcp) => {
+            let mcp = serve::mcp_state(shared, None)?;
+            serve::reload_policies_on_hangup(config, vec![PolicyHolder::Mcp(mcp.clone())]);
+            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp_router(&mcp)).await?);
         }
     }
     for server in &bound {
@@ -91,11 +110,45 @@ async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>>
     Ok(bound)
 }
 
-/// The actions API's router, with policy reload on SIGHUP.
-fn api(shared: &Shared, keys: Option<&scopegate_token::KeyStore>) -> anyhow::Result<axum::Router> {
-    let state = serve::api_state(shared, keys)?;
-    serve::reload_policies_on_hangup(&shared.config, state.clone());
-    Ok(scopegate_gateway::router(state))
+/// The MCP server's router, after logging what Host and Origin values it accepts.
+fn mcp_router(state: &scopegate_mcp::McpState) -> axum::Router {
+    let config = state.config();
+    tracing::info!(
+        mcp.url = %config.resource_url,
+        mcp.allowed_hosts = ?config.allowed_hosts,
+        mcp.allowed_origins = ?config.allowed_origins,
+        "MCP server accepts these Host values and browser origins (DNS-rebinding protection)"
+    );
+    scopegate_mcp::router(state.clone())
+}
+
+/// `scopegate mcp --stdio`: one local client over standard input and output.
+pub(super) fn run_stdio(args: &ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+    apply(args, &mut config);
+    let token = std::env::var(scopegate_mcp::TOKEN_ENV_VAR).with_context(|| {
+        format!(
+            "`{}` must hold the MCP token (from `scopegate token exchange`)",
+            scopegate_mcp::TOKEN_ENV_VAR
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let shared = Shared::open(config)?;
+        let state = serve::mcp_state(&shared, None)?;
+        let served = scopegate_mcp::serve_stdio(state, scopegate_mcp::BearerToken::new(token))
+            .await
+            .context("the stdio session ended with an error");
+        shared
+            .audit
+            .close()
+            .await
+            .context("cannot flush the audit log")?;
+        served
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a newcomer needs on one screen: where things are, who can log in, what to try.
@@ -104,6 +157,7 @@ fn banner(config: &Config) -> anyhow::Result<()> {
         "\nscopegate is up\n\
          \n  identity provider  {idp}\
          \n  actions API        {api}/actions\
+         \n  MCP server         {mcp}\
          \n  audit log          {audit}\
          \n\n  demo users (password `demo-password`; add `--totp-auto` for MFA):\
          \n    EMP001 Alex Chen, employee        EMP010 Maria Santos, manager\
@@ -112,6 +166,7 @@ fn banner(config: &Config) -> anyhow::Result<()> {
          \n  stop: Ctrl-C\n",
         idp = config.issuer(),
         api = config.api_url(),
+        mcp = config.mcp_url(),
         audit = config.audit.path.display(),
     );
     print_line(&text)

@@ -22,7 +22,8 @@ use tokio::sync::watch;
 use crate::config::Config;
 
 pub use roles::{
-    Catalogue, api_state, catalogue, directory, idp_router, reload_policies_on_hangup,
+    Catalogue, PolicyHolder, api_state, catalogue, directory, idp_router, mcp_state,
+    reload_policies_on_hangup,
 };
 
 /// Which roles a process runs.
@@ -32,6 +33,8 @@ pub enum Role {
     Idp,
     /// The actions API.
     Api,
+    /// The MCP server.
+    Mcp,
 }
 
 impl Role {
@@ -41,6 +44,7 @@ impl Role {
         match self {
             Self::Idp => "identity provider",
             Self::Api => "actions API",
+            Self::Mcp => "MCP server",
         }
     }
 }

@@ -10,6 +10,7 @@ use scopegate_gateway::{
     IntrospectionConfig, OrgDirectory, connector::fixture::WorkdayFixture, env_secrets,
 };
 use scopegate_idp::{Directory, IdpConfig, IdpState, SqliteStore};
+use scopegate_mcp::{McpConfig, McpParts, McpState, ToolSpec};
 use scopegate_policy::{DEFAULT_POLICIES, DEFAULT_POLICIES_ORIGIN, PolicySet};
 use scopegate_token::{KeySource, KeyStore, RemoteIssuer};
 
@@ -18,6 +19,8 @@ use crate::config::Config;
 
 /// The development secret of the embedded directory's `actions-api` client.
 const DEV_API_CLIENT_SECRET: &str = "actions-api-dev-secret";
+/// The development secret of the embedded directory's `mcp-server` client.
+const DEV_MCP_CLIENT_SECRET: &str = "mcp-server-dev-secret";
 
 /// The identity provider's router, signing with `keys`.
 ///
@@ -63,7 +66,9 @@ pub fn directory(config: &Config) -> anyhow::Result<Directory> {
     };
     let directory = directory
         .with_resource_audience("actions-api", &config.api_url())
-        .context("the directory's `actions-api` resource")?;
+        .context("the directory's `actions-api` resource")?
+        .with_resource_audience("mcp", &config.mcp_url())
+        .context("the directory's `mcp` resource")?;
     Ok(directory)
 }
 
@@ -103,13 +108,96 @@ pub fn api_state(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<Gat
     GatewayState::new(parts).context("cannot start the actions API")
 }
 
-/// Re-reads the configured policy file on every SIGHUP and puts it in force; a file that does
-/// not load is reported and the policies in force stay. Without a policy file (the embedded
-/// defaults) there is nothing to re-read.
-pub fn reload_policies_on_hangup(config: &Config, state: GatewayState) {
+/// The MCP server's state: one tool per capability of the configured catalogue, the same
+/// policies as the API (to filter `tools/list`), and the IdP and API reached over HTTP.
+///
+/// # Errors
+///
+/// The catalogue cannot be loaded, or the MCP configuration is unusable.
+pub fn mcp_state(shared: &Shared, keys: Option<&KeyStore>) -> anyhow::Result<McpState> {
+    let config = &shared.config;
+    let keys: Arc<dyn KeySource> = match keys {
+        Some(store) => Arc::new(store.verification_keys()),
+        None => Arc::new(
+            RemoteIssuer::discover(config.issuer(), Arc::clone(&shared.clock))
+                .context("cannot set up discovery of the IdP's keys")?,
+        ),
+    };
+    let Catalogue {
+        capabilities,
+        policies,
+        ..
+    } = catalogue(config)?;
+    let tools = capabilities
+        .iter()
+        .map(|capability| ToolSpec {
+            capability: capability.name().to_string(),
+            description: capability.description().to_owned(),
+            input_schema: capability.input_schema().clone(),
+            read_only: capability.read_only(),
+            destructive: capability.destructive(),
+            target_argument: capability.target_argument().map(str::to_owned),
+        })
+        .collect();
+    let secret = std::env::var(&config.mcp.client_secret_env)
+        .unwrap_or_else(|_| DEV_MCP_CLIENT_SECRET.to_owned());
+    let issuer = config.issuer();
+    let mcp_config = McpConfig {
+        resource_url: config.mcp_url(),
+        issuer: issuer.clone(),
+        token_endpoint: format!("{issuer}/oauth2/v1/token"),
+        introspection_endpoint: format!("{issuer}/oauth2/v1/introspect"),
+        api_url: config.api_url(),
+        api_audience: config.api_url(),
+        client_id: config.mcp.client_id.clone(),
+        client_secret: scopegate_mcp::ClientSecret::new(secret),
+        allowed_hosts: config.mcp_allowed_hosts(),
+        allowed_origins: config.mcp.allowed_origins.clone(),
+        leeway: Duration::from_secs(config.verify.leeway_seconds),
+        ..McpConfig::default()
+    };
+    let parts = McpParts {
+        config: mcp_config,
+        keys,
+        clock: Arc::clone(&shared.clock),
+        tools,
+        policies,
+        audit: shared.audit.clone(),
+    };
+    McpState::new(parts).context("cannot start the MCP server")
+}
+
+/// Something whose policies can be replaced while it serves.
+pub enum PolicyHolder {
+    /// The actions API.
+    Api(GatewayState),
+    /// The MCP server (it filters `tools/list` with the same policies).
+    Mcp(McpState),
+}
+
+impl PolicyHolder {
+    fn reload(&self, text: &str, origin: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Api(state) => state.reload_policies(text, origin)?,
+            Self::Mcp(state) => {
+                let names: Vec<String> = state.tool_capabilities();
+                state.replace_policies(PolicySet::parse(text, origin, &names)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Re-reads the configured policy file on every SIGHUP and puts it in force in every holder;
+/// a file that does not load is reported and the policies in force stay. Without a policy file
+/// (the embedded defaults) there is nothing to re-read.
+pub fn reload_policies_on_hangup(config: &Config, holders: Vec<PolicyHolder>) {
     let Some(path) = config.api.policies.clone() else {
         return;
     };
+    if holders.is_empty() {
+        return;
+    }
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -123,9 +211,9 @@ pub fn reload_policies_on_hangup(config: &Config, state: GatewayState) {
         while hangups.recv().await.is_some() {
             let origin = path.display().to_string();
             let loaded = read(&path).and_then(|text| {
-                state
-                    .reload_policies(&text, &origin)
-                    .map_err(anyhow::Error::from)
+                holders
+                    .iter()
+                    .try_for_each(|holder| holder.reload(&text, &origin))
             });
             match loaded {
                 Ok(()) => tracing::info!(policy.file = %origin, "policies reloaded"),
