@@ -24,8 +24,10 @@ pub const DEFAULT_TOKEN_ENDPOINT: &str = "http://127.0.0.1:9000/oauth2/v1/token"
 pub const DEFAULT_INTROSPECTION_ENDPOINT: &str = "http://127.0.0.1:9000/oauth2/v1/introspect";
 
 /// How long a cached exchange is trusted before the presented token is checked again at the
-/// identity provider: the longest a revocation can go unnoticed.
-pub const DEFAULT_RECHECK_AFTER: Duration = Duration::from_secs(5);
+/// identity provider: the longest a revocation can go unnoticed. Zero checks on every call
+/// that reuses a cached exchange (a cheap introspection: no signature, no audit write), so a
+/// revoked login stops its agent at the very next tool call.
+pub const DEFAULT_RECHECK_AFTER: Duration = Duration::ZERO;
 
 /// Where the actions API is called, and its audience, unless configured otherwise.
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";

@@ -8,10 +8,12 @@
 //! burst of tool calls costs one exchange. Concurrent calls with the same presented token wait
 //! for one exchange instead of each making their own.
 //!
-//! A cached token outlives a revocation of the token it came from, so a cache hit older than
-//! [`ExchangeCacheConfig::recheck_after`](crate::ExchangeCacheConfig) first asks the identity
-//! provider (RFC 7662 introspection) whether the presented token is still active: revoking a
-//! person's login stops their agent within that many seconds, not when the cache expires.
+//! A cached token outlives a revocation of the token it came from, so a cache hit whose
+//! presented token was confirmed longer ago than
+//! [`ExchangeCacheConfig::recheck_after`](crate::ExchangeCacheConfig) (by default: any hit)
+//! first asks the identity provider (RFC 7662 introspection) whether the presented token is
+//! still active: revoking a person's login stops their agent at its next call, not when the
+//! cache expires.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -189,7 +191,9 @@ impl Exchanger {
 
         // One exchange per presented token: later callers wait on the placeholder.
         match cache.get_value_or_guard_async(&key).await {
-            Ok(hit) if hit.usable_at(self.clock.now(), self.margin) => Ok(hit),
+            Ok(hit) if hit.usable_at(self.clock.now(), self.margin) => {
+                self.confirmed(cache, &key, hit, subject, request_id).await
+            }
             Ok(_) => self.exchange(subject, request_id).await,
             Err(placeholder) => {
                 let fresh = self.exchange(subject, request_id).await?;
