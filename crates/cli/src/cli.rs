@@ -48,6 +48,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Walk through the design note's "token scoping in action" script against a running
+    /// `scopegate up` (or one started in-process), proving each step.
+    Demo(ServeArgs),
     /// Work with access tokens.
     #[command(subcommand)]
     Token(TokenCommand),

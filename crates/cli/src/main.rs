@@ -18,10 +18,11 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (stdout carries command output and, in stdio mode, the MCP protocol);
-/// `RUST_LOG` overrides the default `info` level.
+/// `RUST_LOG` overrides the default: `info`, with the MCP SDK's per-session chatter (which
+/// also names session ids) at `warn`.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,6 +1,7 @@
 //! One module per command group; each function returns the process exit code.
 
 mod audit;
+mod demo;
 mod directory;
 mod init;
 mod keys;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve: args,
         } => serve::run(serve::Roles::Only(Role::Mcp), &args, config),
         Command::Init { dir, force } => init::run(&dir, force),
+        Command::Demo(args) => demo::run(&args, config),
         Command::Token(command) => token::run(command, &config),
         Command::Policy(command) => policy::run(command, &config),
         Command::Directory(command) => directory::run(command, &config),

@@ -31,7 +31,7 @@ pub(super) fn run(roles: Roles, args: &ServeArgs, mut config: Config) -> anyhow:
 }
 
 /// Flags and `SCOPEGATE_*` variables win over the file.
-fn apply(args: &ServeArgs, config: &mut Config) {
+pub(super) fn apply(args: &ServeArgs, config: &mut Config) {
     if let Some(bind) = args.bind {
         config.server.bind = bind;
     }
@@ -66,7 +66,7 @@ async fn serve_roles(roles: Roles, config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>> {
+pub(super) async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>> {
     let config = &shared.config;
     let addr = |port| SocketAddr::new(config.server.bind, port);
     let mut bound = Vec::new();

@@ -81,7 +81,7 @@ fn idp_client(args: &ClientArgs, config: &Config) -> anyhow::Result<IdpClient> {
 
 /// The user's current code from the directory in force (development only: a real IdP never
 /// lets a client read TOTP secrets).
-fn current_totp(config: &Config, user: &str) -> anyhow::Result<String> {
+pub(super) fn current_totp(config: &Config, user: &str) -> anyhow::Result<String> {
     let directory = crate::serve::directory(config)?;
     let now = NumericDate::from_unix_seconds(time::OffsetDateTime::now_utc().unix_timestamp())
         .context("the system clock is outside the supported range")?;
