@@ -82,5 +82,7 @@ pub(crate) fn subject(claims: &Claims) -> Result<Subject, ApiError> {
         auth_time: claims.auth_time.map(|at| at.as_unix_seconds()),
         // RFC 8693 §4.1: only the current actor counts; nested actors are informational.
         actor: claims.act.as_ref().map(|actor| actor.sub.clone()),
+        // Filled in by the pipeline when the issuer was asked (RFC 7662).
+        token_active: None,
     })
 }

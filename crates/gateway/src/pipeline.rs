@@ -133,10 +133,11 @@ async fn run(
     let headers = std::mem::take(&mut call.headers);
     let mut arguments = read_arguments(state, &capability, call).await?;
     capability.validate(&arguments)?;
-    check_revocation(state, &capability, &headers).await?;
+    let token_active = check_revocation(state, &policy_set, &capability, &headers).await?;
 
     // Step 4: policy, on whom the call is about.
-    let subject = auth::subject(claims)?;
+    let mut subject = auth::subject(claims)?;
+    subject.token_active = token_active;
     let policies = decide(state, &policy_set, &capability, &subject, &mut arguments)?;
 
     // Step 5: only with a writable audit log, so nothing is done that cannot be recorded.
@@ -157,18 +158,22 @@ async fn run(
     Ok(Performed { result, policies })
 }
 
-/// The online revocation check, for the capabilities that need it (RFC 7662).
+/// The online revocation check (RFC 7662), for the capabilities whose declaration or policies
+/// need it: `Some(true)` when the issuer confirmed the token, `None` when nobody asked (a
+/// policy with `token_active` then refuses, failing closed).
 async fn check_revocation(
     state: &GatewayState,
+    policy_set: &PolicySet,
     capability: &Capability,
     headers: &HeaderMap,
-) -> Result<(), ApiError> {
+) -> Result<Option<bool>, ApiError> {
     let Some(introspector) = &state.inner.introspector else {
-        return Ok(());
+        return Ok(None);
     };
-    let flagged = capability.revocation_check() == RevocationCheck::Introspect;
+    let flagged = capability.revocation_check() == RevocationCheck::Introspect
+        || policy_set.requires_active_token(capability.name().as_str());
     if !flagged && !introspector.checks_all_capabilities() {
-        return Ok(());
+        return Ok(None);
     }
     let token = auth::bearer_token(headers)?;
     let active = introspector
@@ -176,7 +181,7 @@ async fn check_revocation(
         .await
         .map_err(ApiError::IntrospectionUnavailable)?;
     if active {
-        Ok(())
+        Ok(Some(true))
     } else {
         Err(ApiError::TokenInactive)
     }

@@ -133,10 +133,12 @@ pub enum StateError {
     /// The fixture data set cannot be used.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
-    /// A capability asks for a revocation check but no introspection endpoint is configured.
+    /// A capability asks for a revocation check (`revocation_check: introspect`, or a policy
+    /// with `token_active: true`) but no introspection endpoint is configured.
     #[error(
-        "capability `{capability}` needs `revocation_check: introspect`, but no introspection \
-         endpoint is configured"
+        "capability `{capability}` needs an online revocation check (`revocation_check: \
+         introspect` or a policy with `token_active`), but no introspection endpoint is \
+         configured"
     )]
     IntrospectionNotConfigured {
         /// The capability.
@@ -200,9 +202,10 @@ impl GatewayState {
             .map(Introspector::new)
             .transpose()?;
         if introspector.is_none() {
-            let flagged = capabilities
-                .iter()
-                .find(|c| c.revocation_check() == RevocationCheck::Introspect);
+            let flagged = capabilities.iter().find(|c| {
+                c.revocation_check() == RevocationCheck::Introspect
+                    || policies.requires_active_token(c.name().as_str())
+            });
             if let Some(capability) = flagged {
                 let capability = capability.name().to_string();
                 return Err(StateError::IntrospectionNotConfigured { capability });

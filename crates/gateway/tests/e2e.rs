@@ -45,6 +45,12 @@ impl Servers {
     /// Starts the IdP and the API on `127.0.0.1:0`, sharing one audit log and one clock; the
     /// API fetches the IdP's keys over HTTP, as in a split deployment.
     async fn start(introspect: bool) -> Self {
+        Self::start_with(introspect, true, None).await
+    }
+
+    /// As [`Servers::start`]; `check_all` makes every call introspect, and `policies`
+    /// replaces the default policy file.
+    async fn start_with(introspect: bool, check_all: bool, policies: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(
             NumericDate::from_unix_seconds(START).unwrap(),
@@ -74,14 +80,18 @@ impl Servers {
             client_secret: ClientSecret::new("actions-api-dev-secret"),
             timeout: Duration::from_secs(2),
             cache_ttl: Duration::ZERO,
-            all_capabilities: true,
+            all_capabilities: check_all,
         });
         let config = GatewayConfig {
             issuer: idp.clone(),
             introspection,
             ..GatewayConfig::default()
         };
-        let parts = GatewayParts::with_defaults(config, remote, clock.clone(), audit).unwrap();
+        let mut parts = GatewayParts::with_defaults(config, remote, clock.clone(), audit).unwrap();
+        if let Some(text) = policies {
+            let names = parts.capabilities.names();
+            parts.policies = scopegate_policy::PolicySet::parse(text, "p.yaml", &names).unwrap();
+        }
         let api_app = router(GatewayState::new(parts).unwrap());
         let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = format!("http://{}", api_listener.local_addr().unwrap());
@@ -298,4 +308,51 @@ async fn revoking_the_login_stops_tokens_exchanged_from_it() {
     );
     assert_eq!(body["error"], "invalid_token");
     assert_eq!(servers.last_record()["result"], "refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_with_token_active_has_the_api_check_the_token_at_the_idp() {
+    let policies = scopegate_policy::DEFAULT_POLICIES.replacen(
+        "requirements:\n",
+        "requirements:\n  - name: live-tokens\n    capabilities: [workday.hcm.get_employee]\n    \
+         conditions:\n      token_active: true\n",
+        1,
+    );
+    let servers = Servers::start_with(true, false, Some(&policies)).await;
+    let user_token = servers.login(false).await;
+    let api_token = servers
+        .api_token(&servers.mcp_token(&user_token).await)
+        .await;
+    let (before, _, _) = servers
+        .call("/actions/workday.hcm/get_employee", &api_token)
+        .await;
+
+    let revoke = servers
+        .http
+        .post(format!("{}/oauth2/v1/revoke", servers.idp))
+        .form(&[
+            ("client_id", "chainlit-app"),
+            ("client_secret", "chainlit-dev-secret"),
+            ("token", user_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (profile, _, _) = servers
+        .call("/actions/workday.hcm/get_employee", &api_token)
+        .await;
+    let (reports, _, _) = servers
+        .call("/actions/workday.hcm/list_direct_reports", &api_token)
+        .await;
+
+    assert_eq!(before, 200);
+    assert_eq!(revoke.status(), 200);
+    assert_eq!(
+        profile, 401,
+        "the policy's capability is checked online and refused"
+    );
+    assert_ne!(
+        reports, 401,
+        "a capability without the condition is not checked online"
+    );
 }

@@ -883,7 +883,34 @@ async fn capability_needing_introspection_without_an_endpoint_is_refused_at_star
 
     assert_eq!(
         error.to_string(),
-        "capability `workday.hcm.get_employee` needs `revocation_check: introspect`, but no \
-         introspection endpoint is configured"
+        "capability `workday.hcm.get_employee` needs an online revocation check \
+         (`revocation_check: introspect` or a policy with `token_active`), but no introspection \
+         endpoint is configured"
+    );
+}
+
+#[tokio::test]
+async fn a_policy_requiring_an_active_token_without_an_endpoint_is_refused_at_startup() {
+    let text = format!(
+        "{}\n  - name: live-tokens-only\n    effect: allow\n    capabilities: \
+         [workday.hcm.list_direct_reports]\n    conditions:\n      token_active: true\n",
+        scopegate_policy::DEFAULT_POLICIES.trim_end()
+    );
+    let issuer = TestIssuer::new(ISSUER, Algorithm::Es256);
+    let audit = AuditLog::with_storage(MemoryStorage::new(), WriterConfig::default()).unwrap();
+    let clock = Arc::new(ManualClock::new(at(NOW)));
+    let keys: Arc<dyn KeySource> = Arc::new(issuer.keys());
+    let mut parts =
+        GatewayParts::with_defaults(GatewayConfig::default(), keys, clock, audit).unwrap();
+    parts.policies =
+        scopegate_policy::PolicySet::parse(&text, "p.yaml", &parts.capabilities.names()).unwrap();
+
+    let error = GatewayState::new(parts).unwrap_err();
+
+    assert!(
+        error
+            .to_string()
+            .starts_with("capability `workday.hcm.list_direct_reports` needs an online"),
+        "{error}"
     );
 }

@@ -36,6 +36,8 @@ pub(crate) fn subject(state: &McpState, claims: &Claims) -> Result<Subject, Fail
         acr: claims.acr.clone(),
         auth_time: claims.auth_time.map(|at| at.as_unix_seconds()),
         actor: Some(state.inner.config.client_id.clone()),
+        // `may_allow` takes `token_active` as met; the API checks it when the call is made.
+        token_active: None,
     })
 }
 

@@ -279,6 +279,13 @@ pub enum Reason {
         /// The policy or requirement.
         policy: PolicyName,
     },
+    /// `token_active: true` applies but the issuer did not confirm the token is active.
+    TokenNotActive {
+        /// The policy or requirement.
+        policy: PolicyName,
+        /// Whether the issuer was asked (and said inactive) rather than not asked at all.
+        checked: bool,
+    },
     /// Only a fresher or multi-factor login is missing, but the caller is a workload that
     /// cannot log in interactively, so the request is denied rather than challenged.
     StepUpUnavailable {
@@ -304,7 +311,8 @@ impl Reason {
             | Self::TargetNotAllowed { policy, .. }
             | Self::AuthenticationTooOld { policy, .. }
             | Self::AuthTimeMissing { policy, .. }
-            | Self::MfaMissing { policy } => Some(policy),
+            | Self::MfaMissing { policy }
+            | Self::TokenNotActive { policy, .. } => Some(policy),
         }
     }
 }
@@ -382,6 +390,20 @@ impl fmt::Display for Reason {
             Self::MfaMissing { policy } => write!(
                 f,
                 "the login did not use multi-factor authentication; `{policy}` requires it"
+            ),
+            Self::TokenNotActive {
+                policy,
+                checked: true,
+            } => write!(
+                f,
+                "the issuer says the token is no longer active; `{policy}` requires an active token"
+            ),
+            Self::TokenNotActive {
+                policy,
+                checked: false,
+            } => write!(
+                f,
+                "the token was not checked with its issuer; `{policy}` requires an active token"
             ),
             Self::StepUpUnavailable { principal_type } => write!(
                 f,

@@ -98,11 +98,41 @@ impl PolicySet {
     /// Whether `subject` could be allowed `capability` for some target, perhaps after a
     /// step-up; the MCP server lists a tool only when this holds.
     #[must_use]
+    ///
+    /// `token_active` conditions are taken as met here: whoever calls the capability checks
+    /// the token online at that moment.
     pub fn may_allow(&self, subject: &Subject, capability: &str, now: i64) -> bool {
+        let assumed_active;
+        let subject = if subject.token_active.is_none() {
+            assumed_active = Subject {
+                token_active: Some(true),
+                ..subject.clone()
+            };
+            &assumed_active
+        } else {
+            subject
+        };
         Target::ALL.into_iter().any(|target| {
             let request = Request::new(capability, target);
             !self.evaluate(subject, &request, now).is_deny()
         })
+    }
+
+    /// Whether deciding `capability` needs to know if the token is still active: some allow
+    /// policy or requirement of it sets `token_active`. The caller then asks the issuer
+    /// (RFC 7662) and fills in [`Subject::token_active`] before [`PolicySet::evaluate`].
+    #[must_use]
+    pub fn requires_active_token(&self, capability: &str) -> bool {
+        let Some(rules) = self.index.get(capability) else {
+            return false;
+        };
+        let allows = self
+            .policies_at(&rules.allows)
+            .map(|allow| &allow.conditions);
+        let requirements = self.requirements_at(rules).map(|r| &r.conditions);
+        allows
+            .chain(requirements)
+            .any(|conditions| conditions.token_active)
     }
 
     /// The challenge that lets every candidate hold after one new login.
@@ -217,6 +247,8 @@ enum Unmet<'p> {
     /// `max_auth_age_seconds` with this limit.
     Stale(u64),
     Mfa,
+    /// `token_active`, and the issuer did not confirm the token (or was not asked).
+    Inactive,
 }
 
 impl Unmet<'_> {
@@ -275,6 +307,10 @@ impl Conditions {
         }
         if self.mfa && !subject.has_mfa(ctx.acr_values) {
             unmet(Unmet::Mfa);
+        }
+        // Fail closed: a token nobody asked the issuer about is not known to be active.
+        if self.token_active && subject.token_active != Some(true) {
+            unmet(Unmet::Inactive);
         }
     }
 
@@ -335,6 +371,10 @@ fn unmet_reason(name: &PolicyName, unmet: Unmet<'_>, ctx: &Context<'_>) -> Reaso
             _ => Reason::AuthTimeMissing { policy, max_age },
         },
         Unmet::Mfa => Reason::MfaMissing { policy },
+        Unmet::Inactive => Reason::TokenNotActive {
+            policy,
+            checked: subject.token_active.is_some(),
+        },
     }
 }
 

@@ -81,6 +81,9 @@ pub struct Subject {
     /// `None` when the subject calls with its own token. RFC 8693 §4.1: only the current
     /// actor counts for access decisions; nested prior actors are informational.
     pub actor: Option<String>,
+    /// Whether the issuer confirmed online (RFC 7662) that the token is still active: `None`
+    /// when nobody asked, which a `token_active` condition treats as not active.
+    pub token_active: Option<bool>,
 }
 
 impl Subject {
@@ -96,6 +99,7 @@ impl Subject {
             acr: None,
             auth_time: None,
             actor: None,
+            token_active: None,
         }
     }
 

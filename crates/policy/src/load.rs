@@ -512,6 +512,7 @@ impl<'r> Loader<'r> {
             mfa: raw.mfa.is_some_and(|mfa| mfa.value),
             acting_through,
             target: raw.target.map(|target| target.value),
+            token_active: raw.token_active.is_some_and(|active| active.value),
         };
         (self.problems.len() == problems).then_some(conditions)
     }
@@ -529,6 +530,10 @@ impl<'r> Loader<'r> {
                 raw.max_auth_age_seconds.as_ref().map(|c| c.referenced),
             ),
             ("mfa", raw.mfa.as_ref().map(|c| c.referenced)),
+            (
+                "token_active",
+                raw.token_active.as_ref().map(|c| c.referenced),
+            ),
         ];
         for (condition, at) in refused {
             if let Some(at) = at {

@@ -158,6 +158,8 @@ pub(crate) struct Conditions {
     pub(crate) mfa: bool,
     pub(crate) acting_through: Option<Box<[Via]>>,
     pub(crate) target: Option<TargetRule>,
+    /// `token_active`: the issuer must confirm, online, that the token is still active.
+    pub(crate) token_active: bool,
 }
 
 impl Conditions {
@@ -168,6 +170,7 @@ impl Conditions {
             && !self.mfa
             && self.acting_through.is_none()
             && self.target.is_none()
+            && !self.token_active
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) const CONDITION_KEYS: &[&str] = &[
     "mfa",
     "acting_through",
     "target",
+    "token_active",
 ];
 
 /// A list of strings with the location of the list and of each entry.
@@ -70,6 +71,7 @@ pub(crate) struct RawConditions {
     pub(crate) mfa: Option<Spanned<bool>>,
     pub(crate) acting_through: Option<SpannedList>,
     pub(crate) target: Option<Spanned<TargetRule>>,
+    pub(crate) token_active: Option<Spanned<bool>>,
 }
 
 /// `required_scope`: one scope, or a list of scopes that must all be present.

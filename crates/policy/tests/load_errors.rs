@@ -77,7 +77,7 @@ policies:
     assert_eq!(
         load_error(yaml),
         "policies.yaml:6:7: unknown condition `max_token_age`; expected one of `required_scope`, \
-         `max_auth_age_seconds`, `mfa`, `acting_through`, `target`"
+         `max_auth_age_seconds`, `mfa`, `acting_through`, `target`, `token_active`"
     );
 }
 
@@ -94,7 +94,7 @@ policies: []
     assert_eq!(
         load_error(yaml),
         "policies.yaml:4:18: unknown condition `fresh`; expected one of `required_scope`, \
-         `max_auth_age_seconds`, `mfa`, `acting_through`, `target`"
+         `max_auth_age_seconds`, `mfa`, `acting_through`, `target`, `token_active`"
     );
 }
 
