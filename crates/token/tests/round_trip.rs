@@ -161,3 +161,23 @@ fn a_verifier_with_several_issuers_picks_keys_by_iss() {
     assert_eq!(mine.claims().iss, ISSUER);
     assert_eq!(other.claims().iss, "https://idp.example");
 }
+
+#[test]
+fn claims_with_an_integer_beyond_u64_survive_rewriting() {
+    // Found by the `jwt_claims` fuzz target: a number too large for u64 is read as a float,
+    // and without exactly rounded parsing, reading, writing and reading again changed it, so
+    // an exchange that copies unknown claims could alter them.
+    let setup = Setup::new(Algorithm::Es256);
+    let claims = setup.payload();
+    let payload = format!(
+        r#"{},"n":184440737095773957467}}"#,
+        claims.trim_end_matches('}')
+    );
+    let token = setup.issuer.sign_payload(&payload);
+    let first = setup.verifier.verify(&token).unwrap();
+
+    let rewritten = setup.issuer.mint(first.claims());
+    let second = setup.verifier.verify(&rewritten).unwrap();
+
+    assert_eq!(second.claims(), first.claims());
+}
