@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CACHE_CONTROL;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use crate::auth;
 use crate::config::{REQUIRED_SCOPE, WELL_KNOWN};
 use crate::handler::McpHandler;
+use crate::request_body::{self, MAX_REQUEST_BODY_BYTES};
 use crate::state::McpState;
 
 /// The path the MCP endpoint is served at.
@@ -53,6 +54,7 @@ pub fn router(state: McpState) -> Router {
         .with_json_response(true)
         .with_allowed_hosts(config.allowed_hosts.clone())
         .with_allowed_origins(config.allowed_origins.clone())
+        .with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES)
         .enforce_origin_validation();
     let handler_state = state.clone();
     let mcp = StreamableHttpService::new(
@@ -60,8 +62,10 @@ pub fn router(state: McpState) -> Router {
         Arc::new(NeverSessionManager::default()),
         transport,
     );
+    // The token is checked first, so a request without one is refused before its body is read.
     let protected = Router::new()
         .route_service(MCP_PATH, mcp)
+        .route_layer(from_fn(request_body::read_whole))
         .route_layer(from_fn_with_state(state.clone(), auth::require_bearer));
 
     let mut router = Router::new()

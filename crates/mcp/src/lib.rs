@@ -59,6 +59,7 @@ mod handler;
 mod http;
 mod http_body;
 mod outcome;
+mod request_body;
 mod secret;
 mod state;
 mod stdio;
@@ -73,6 +74,7 @@ pub use config::{
 };
 pub use http::{MCP_PATH, router};
 pub use outcome::REQUEST_ID_META_KEY;
+pub use request_body::MAX_REQUEST_BODY_BYTES;
 pub use secret::{BearerToken, ClientSecret};
 pub use state::{McpParts, McpState, StateError};
 pub use stdio::{StdioError, TOKEN_ENV_VAR, serve_io, serve_stdio};

@@ -11,6 +11,7 @@
 
 mod authorization;
 mod calls;
+mod hostile;
 mod listing;
 mod protocol;
 mod stdio;
