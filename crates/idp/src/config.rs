@@ -8,6 +8,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::directory::Directory;
+use crate::rate::RateLimit;
 
 /// The issuer of the default local deployment.
 pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:9000";
@@ -23,6 +24,8 @@ pub struct IdpConfig {
     pub lifetimes: Lifetimes,
     /// Users, clients and resources.
     pub directory: Directory,
+    /// Requests per client at the token endpoint.
+    pub token_rate: RateLimit,
 }
 
 impl IdpConfig {
@@ -34,6 +37,7 @@ impl IdpConfig {
             development_mode: true,
             lifetimes: Lifetimes::default(),
             directory,
+            token_rate: RateLimit::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::client_auth::ClientAuthError;
 use crate::exchange::{ExchangeError, TargetError, TokenRefusal};
 use crate::form::FormError;
 use crate::grant::{ACCESS_TOKEN_TYPE_URN, GrantType, UnknownGrantType};
+use crate::rate::RateKey;
 use crate::store::StoreError;
 use crate::totp::TotpRejection;
 
@@ -172,6 +173,14 @@ pub enum IdpError {
         /// The client the token belongs to.
         owner: String,
     },
+    /// The caller's request budget at the token endpoint is spent (RFC 6585 §4).
+    #[error("too many requests for {key}; retry after {retry_after_seconds} s")]
+    RateLimited {
+        /// What the request was charged to.
+        key: RateKey,
+        /// When one request will be allowed again, in whole seconds.
+        retry_after_seconds: u64,
+    },
     /// The state store failed.
     #[error("the state store failed")]
     Store(#[from] StoreError),
@@ -291,6 +300,10 @@ impl IdpError {
                 | ExchangeError::ScopeNotAllowed { .. }
                 | ExchangeError::NoScope { .. },
             ) => (Status::BAD_REQUEST, Code::InvalidScope),
+
+            // RFC 6749 defines no code for throttling at the token endpoint; the status is RFC
+            // 6585 §4's, and the code the one §4.1.2.1 gives a server that cannot serve now.
+            Self::RateLimited { .. } => (Status::TOO_MANY_REQUESTS, Code::TemporarilyUnavailable),
 
             Self::Store(_)
             | Self::Audit(_)

@@ -12,11 +12,12 @@ mod introspect;
 mod revoke;
 mod token;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -89,6 +90,14 @@ impl RequestContext {
             started: Instant::now(),
         }
     }
+}
+
+/// The peer's IP address, when the server recorded it on the request (`ConnectInfo`).
+pub(crate) fn peer_address(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
 }
 
 /// An OAuth request body and the header client authentication may use.
@@ -211,14 +220,16 @@ pub(crate) fn error_response(context: &RequestContext, error: &IdpError) -> Resp
 
 /// Answers a refused request: client mistakes are recorded as `token.refused` (a record
 /// that cannot be written is logged, and the client still gets its precise error); faults of
-/// ours are only logged, since the audit log may be what failed.
+/// ours are only logged, since the audit log may be what failed. Throttled requests are only
+/// logged too, so that a flood cannot grow the audit log or queue fsyncs.
 pub(crate) async fn refuse(
     state: &IdpState,
     context: &RequestContext,
     trail: &Trail,
     error: IdpError,
 ) -> Response {
-    if !error.is_internal() {
+    let throttled = matches!(error, IdpError::RateLimited { .. });
+    if !error.is_internal() && !throttled {
         let event = records::refused(state, context, trail, &error);
         if let Err(audit_error) = state.record(event).await {
             error!(error = %chain(&audit_error), "cannot record a refusal in the audit log");
@@ -257,6 +268,14 @@ fn add_error_headers(headers: &mut HeaderMap, error: &IdpError, status: StatusCo
     // RFC 7009 §2.2.1 and RFC 9110 §10.2.3: tell the client when to try again.
     if status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    // RFC 6585 §4: a throttled client is told how long to wait.
+    if let IdpError::RateLimited {
+        retry_after_seconds,
+        ..
+    } = error
+    {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
     }
 }
 

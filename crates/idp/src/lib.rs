@@ -40,6 +40,7 @@ pub mod exchange;
 pub mod form;
 pub mod grant;
 mod http;
+pub mod rate;
 mod records;
 pub mod revocation;
 pub mod secret;
@@ -52,6 +53,7 @@ pub use directory::{Directory, DirectoryError};
 pub use error::{ErrorCode, IdpError};
 pub use http::discovery::Metadata;
 pub use http::{BODY_LIMIT_BYTES, router};
+pub use rate::{RateKey, RateLimit, RateLimiter, Throttled};
 pub use state::{IdpState, StateError};
 pub use store::{SqliteStore, Store, StoreError};
 

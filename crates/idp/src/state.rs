@@ -14,6 +14,7 @@ use thiserror::Error;
 use crate::config::IdpConfig;
 use crate::directory::Directory;
 use crate::error::IdpError;
+use crate::rate::{RateKey, RateLimiter};
 use crate::revocation::RevocationList;
 use crate::store::{Revocation, Store, StoreError};
 use crate::totp::ReplayGuard;
@@ -34,6 +35,7 @@ struct Inner {
     audit: AuditLog,
     clock: Arc<dyn Clock>,
     totp: ReplayGuard,
+    token_rate: RateLimiter,
 }
 
 /// Why the state could not be assembled.
@@ -73,7 +75,9 @@ impl IdpState {
         let now = clock.now();
         store.prune(now)?;
         let revocations = RevocationList::from_revocations(store.revocations(now)?);
+        let token_rate = RateLimiter::new(config.token_rate);
         let inner = Inner {
+            token_rate,
             config,
             signer: keys.signer(),
             keys: keys.verification_keys(),
@@ -137,6 +141,30 @@ impl IdpState {
 
     pub(crate) fn totp_guard(&self) -> &ReplayGuard {
         &self.inner.totp
+    }
+
+    /// Spends one token-endpoint request of `key`'s budget.
+    pub(crate) fn charge(&self, key: &RateKey) -> Result<(), IdpError> {
+        // Wall-clock time, not the IdP's clock: budgets refill in real time even in tests that
+        // hold the token clock still.
+        self.inner
+            .token_rate
+            .acquire(key, std::time::Instant::now())
+            .map_err(|throttled| IdpError::RateLimited {
+                key: key.clone(),
+                retry_after_seconds: throttled.retry_after_seconds(),
+            })
+    }
+
+    /// Refuses at once a `key` whose budget is already spent, without spending any.
+    pub(crate) fn check_budget(&self, key: &RateKey) -> Result<(), IdpError> {
+        self.inner
+            .token_rate
+            .check(key, std::time::Instant::now())
+            .map_err(|throttled| IdpError::RateLimited {
+                key: key.clone(),
+                retry_after_seconds: throttled.retry_after_seconds(),
+            })
     }
 
     /// Appends an audit record and waits until it is durable.

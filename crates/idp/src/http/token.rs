@@ -4,6 +4,8 @@
 //! Every grant ends in [`Issued`]; the endpoint then writes the audit record and waits until
 //! it is durable before the token leaves (fail closed: no record, no token).
 
+use std::net::IpAddr;
+
 use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -16,12 +18,15 @@ use serde::Serialize;
 use tracing::field::Empty;
 use tracing::{Instrument as _, Span, debug, info_span};
 
-use super::{OAuthRequest, RequestContext, error_response, json_no_store, read_form, refuse};
-use crate::client_auth;
+use super::{
+    OAuthRequest, RequestContext, error_response, json_no_store, peer_address, read_form, refuse,
+};
+use crate::client_auth::{self, AuthMethod, AuthenticatedClient};
 use crate::directory::{Client, Directory, Resource, User};
 use crate::error::{IdpError, RefreshRejection};
 use crate::exchange::{TargetError, resolve_requested};
 use crate::grant::{ACCESS_TOKEN_TYPE_URN, ACR_MFA, ACR_PASSWORD, GrantType, first_missing};
+use crate::rate::RateKey;
 use crate::records::{self, Trail, fingerprint};
 use crate::state::IdpState;
 use crate::store::{Consumed, RefreshRecord, Revocation, StoreError};
@@ -91,22 +96,21 @@ pub(super) fn finish(
 }
 
 async fn issue(state: &IdpState, trail: &mut Trail, request: Request) -> Result<Issued, IdpError> {
-    let request = read_form(request).await?;
-    let grant: GrantType = request.required("grant_type")?.parse()?;
-    trail.grant = Some(grant);
-    Span::current().record("grant_type", grant.as_str());
-    // RFC 9700 §2.4: outside development the password grant does not exist at all.
-    if grant == GrantType::Password && !state.config().development_mode {
-        return Err(IdpError::PasswordGrantDisabled);
-    }
+    // A request that authenticates no client is charged to its peer address, and an address
+    // whose budget is spent is refused before its credentials are even looked at.
+    let address = peer_address(&request);
+    let peer = RateKey::Peer(address);
+    state.check_budget(&peer)?;
+    let (request, grant, authenticated) = match identify(state, trail, request).await {
+        Ok(identified) => identified,
+        Err(error) => {
+            state.charge(&peer)?;
+            return Err(error);
+        }
+    };
+    state.charge(&rate_key(&authenticated, address))?;
 
-    let directory = state.directory();
-    let authenticated =
-        client_auth::authenticate(directory, request.authorization(), &request.form)
-            .inspect_err(|error| trail.client_id = error.client_id().map(str::to_owned))?;
     let client = authenticated.client;
-    trail.client_id = Some(client.id.clone());
-    Span::current().record("client.id", client.id.as_str());
     if !client.allows(grant) {
         return Err(IdpError::GrantNotAllowed {
             client_id: client.id.clone(),
@@ -119,6 +123,40 @@ async fn issue(state: &IdpState, trail: &mut Trail, request: Request) -> Result<
         GrantType::ClientCredentials => client_credentials(state, client, &request),
         GrantType::RefreshToken => refresh(state, trail, client, &request).await,
         GrantType::TokenExchange => super::exchange::grant(state, trail, client, &request),
+    }
+}
+
+/// Reads the request, its grant type and its client's credentials.
+async fn identify<'s>(
+    state: &'s IdpState,
+    trail: &mut Trail,
+    request: Request,
+) -> Result<(OAuthRequest, GrantType, AuthenticatedClient<'s>), IdpError> {
+    let request = read_form(request).await?;
+    let grant: GrantType = request.required("grant_type")?.parse()?;
+    trail.grant = Some(grant);
+    Span::current().record("grant_type", grant.as_str());
+    // RFC 9700 §2.4: outside development the password grant does not exist at all.
+    if grant == GrantType::Password && !state.config().development_mode {
+        return Err(IdpError::PasswordGrantDisabled);
+    }
+
+    let authenticated =
+        client_auth::authenticate(state.directory(), request.authorization(), &request.form)
+            .inspect_err(|error| trail.client_id = error.client_id().map(str::to_owned))?;
+    let client_id = authenticated.client.id.as_str();
+    trail.client_id = Some(client_id.to_owned());
+    Span::current().record("client.id", client_id);
+    Ok((request, grant, authenticated))
+}
+
+/// What an authenticated request is charged to: a confidential client by its id alone, a
+/// public client (whose id anyone can send) by its id and the peer address.
+fn rate_key(authenticated: &AuthenticatedClient<'_>, address: Option<IpAddr>) -> RateKey {
+    let id = authenticated.client.id.clone();
+    match authenticated.method {
+        AuthMethod::SecretBasic | AuthMethod::SecretPost => RateKey::Client(id),
+        AuthMethod::None => RateKey::PublicClient(id, address),
     }
 }
 

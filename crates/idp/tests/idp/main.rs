@@ -17,6 +17,7 @@ mod health;
 mod introspection;
 mod password;
 mod properties;
+mod rate_limit;
 mod refresh;
 mod revocation;
 mod support;
