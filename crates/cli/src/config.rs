@@ -5,7 +5,9 @@
 //! `--config PATH` (or `SCOPEGATE_CONFIG`), else `./scopegate.toml` if present.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use scopegate_token::Algorithm;
@@ -32,6 +34,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Token verification.
     pub verify: VerifyConfig,
+    /// How much load each server takes on before it refuses.
+    pub limits: LimitsConfig,
 }
 
 /// `[server]`: the address every role binds and the directory for state.
@@ -204,6 +208,125 @@ pub struct VerifyConfig {
 impl Default for VerifyConfig {
     fn default() -> Self {
         Self { leeway_seconds: 60 }
+    }
+}
+
+/// `[limits]`: overload protection for each role, and the token endpoint's rate limit.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// `[limits.idp]`: the identity provider's server.
+    pub idp: ServerLimits,
+    /// `[limits.api]`: the actions API's server.
+    pub api: ServerLimits,
+    /// `[limits.mcp]`: the MCP server's server.
+    pub mcp: ServerLimits,
+    /// `[limits.token_endpoint]`: requests per client at `/oauth2/v1/token`.
+    pub token_endpoint: TokenRateConfig,
+}
+
+/// The limits of one server: how many requests it handles at once, how long one may take, and
+/// how long and how large a request head may be.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerLimits {
+    /// Requests handled at once; one more is answered 503 at once rather than queued.
+    pub max_in_flight: NonZeroUsize,
+    /// How long a request may take, body included, before it is answered 503.
+    pub request_timeout_seconds: NonZeroU64,
+    /// How long a client may take to send a request head (and how long an idle kept-alive
+    /// connection stays open) before the connection is closed.
+    pub header_read_timeout_seconds: NonZeroU64,
+    /// The largest request head (request line and headers), in bytes; larger is answered 431.
+    pub max_header_bytes: HeaderBytes,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_in_flight: NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
+            request_timeout_seconds: NonZeroU64::new(30).unwrap_or(NonZeroU64::MIN),
+            header_read_timeout_seconds: NonZeroU64::new(10).unwrap_or(NonZeroU64::MIN),
+            max_header_bytes: HeaderBytes::DEFAULT,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The request deadline.
+    #[must_use]
+    pub const fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds.get())
+    }
+
+    /// The deadline for a request head.
+    #[must_use]
+    pub const fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds.get())
+    }
+}
+
+/// A request-head size limit between [`HeaderBytes::MIN`] and [`HeaderBytes::MAX`] bytes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "usize")]
+pub struct HeaderBytes(usize);
+
+/// A request-head size limit out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`max_header_bytes` must be between {min} and {max}, not {value}",
+    min = HeaderBytes::MIN.0,
+    max = HeaderBytes::MAX.0
+)]
+pub struct HeaderBytesOutOfRange {
+    /// The value given.
+    pub value: usize,
+}
+
+impl HeaderBytes {
+    /// 1 KiB: below this, ordinary requests with a bearer token would not fit.
+    pub const MIN: Self = Self(1024);
+    /// 400 KiB: hyper's own read buffer refuses anything larger regardless.
+    pub const MAX: Self = Self(400 * 1024);
+    /// 16 KiB, the default.
+    pub const DEFAULT: Self = Self(16 * 1024);
+
+    /// The limit in bytes.
+    #[must_use]
+    pub const fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl TryFrom<usize> for HeaderBytes {
+    type Error = HeaderBytesOutOfRange;
+
+    fn try_from(value: usize) -> Result<Self, Self::Error> {
+        if (Self::MIN.0..=Self::MAX.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(HeaderBytesOutOfRange { value })
+        }
+    }
+}
+
+/// `[limits.token_endpoint]`: a token bucket per client at the token endpoint.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenRateConfig {
+    /// Requests per second each client may sustain.
+    pub per_second: NonZeroU32,
+    /// Requests a client may make at once after being idle.
+    pub burst: NonZeroU32,
+}
+
+impl Default for TokenRateConfig {
+    fn default() -> Self {
+        let defaults = scopegate_idp::RateLimit::default();
+        Self {
+            per_second: defaults.per_second,
+            burst: defaults.burst,
+        }
     }
 }
 
@@ -435,6 +558,45 @@ mod tests {
             )
         );
         assert_eq!(config.issuer(), "http://127.0.0.1:9100");
+    }
+
+    #[test]
+    fn a_limits_section_overrides_only_its_own_role_and_keys() {
+        let config = Config::parse(
+            "[limits.api]\nmax_in_flight = 8\n[limits.token_endpoint]\nburst = 5\n",
+            Path::new("sg.toml"),
+        )
+        .unwrap();
+
+        assert_eq!(config.limits.api.max_in_flight.get(), 8);
+        assert_eq!(config.limits.api.request_timeout(), Duration::from_secs(30));
+        assert_eq!(config.limits.idp, ServerLimits::default());
+        assert_eq!(config.limits.mcp.max_in_flight.get(), 1024);
+        assert_eq!(config.limits.token_endpoint.burst.get(), 5);
+        assert_eq!(config.limits.token_endpoint.per_second.get(), 50);
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused() {
+        let err =
+            Config::parse("[limits.mcp]\nmax_in_flight = 0\n", Path::new("sg.toml")).unwrap_err();
+
+        assert!(format!("{err:#}").contains("nonzero"), "{err:#}");
+    }
+
+    #[test]
+    fn a_header_limit_out_of_range_is_refused_naming_the_range() {
+        let err = Config::parse(
+            "[limits.idp]\nmax_header_bytes = 100\n",
+            Path::new("sg.toml"),
+        )
+        .unwrap_err();
+
+        assert!(
+            format!("{err:#}")
+                .contains("`max_header_bytes` must be between 1024 and 409600, not 100"),
+            "{err:#}"
+        );
     }
 
     #[test]

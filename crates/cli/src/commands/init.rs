@@ -41,6 +41,16 @@ path = "logs/audit.jsonl"
 
 [verify]
 leeway_seconds = 60
+
+[limits.idp]                       # likewise [limits.api] and [limits.mcp]
+max_in_flight = 1024               # one more request is answered 503 at once
+request_timeout_seconds = 30
+header_read_timeout_seconds = 10
+max_header_bytes = 16384
+
+[limits.token_endpoint]            # per client at /oauth2/v1/token; past it: 429
+per_second = 50
+burst = 100
 "#;
 
 pub(super) fn run(dir: &Path, force: bool) -> anyhow::Result<ExitCode> {
@@ -78,4 +88,30 @@ pub(super) fn run(dir: &Path, force: bool) -> anyhow::Result<ExitCode> {
         dir.display()
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::CONFIG;
+    use crate::config::Config;
+
+    #[test]
+    fn the_written_configuration_is_the_defaults_but_for_the_file_paths() {
+        let mut config = Config::parse(CONFIG, Path::new("scopegate.toml")).unwrap();
+
+        assert_eq!(
+            config.idp.directory.take(),
+            Some(PathBuf::from("directory.toml"))
+        );
+        for path in [
+            &mut config.api.capabilities,
+            &mut config.api.policies,
+            &mut config.api.fixture,
+        ] {
+            assert!(path.take().is_some());
+        }
+        assert_eq!(config, Config::default());
+    }
 }

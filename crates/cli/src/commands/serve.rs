@@ -69,6 +69,7 @@ async fn serve_roles(roles: Roles, config: Config) -> anyhow::Result<()> {
 pub(super) async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<Vec<Bound>> {
     let config = &shared.config;
     let addr = |port| SocketAddr::new(config.server.bind, port);
+    let limits = config.limits;
     let mut bound = Vec::new();
     match roles {
         Roles::All => {
@@ -81,27 +82,30 @@ pub(super) async fn bind_roles(roles: Roles, shared: &Shared) -> anyhow::Result<
                 PolicyHolder::Mcp(mcp.clone()),
             ];
             serve::reload_policies_on_hangup(config, holders);
-            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
+            serve::reload_keys_on_hangup(keys)?;
+            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp, limits.idp).await?);
             let api = scopegate_gateway::router(api);
-            bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+            bound.push(serve::bind(Role::Api, addr(config.api.port), api, limits.api).await?);
             let mcp = mcp_router(&mcp);
-            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp).await?);
+            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp, limits.mcp).await?);
         }
         Roles::Only(Role::Idp) => {
             let keys = shared.keys()?;
             let idp = serve::idp_router(shared, &keys)?;
-            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp).await?);
+            serve::reload_keys_on_hangup(keys)?;
+            bound.push(serve::bind(Role::Idp, addr(config.idp.port), idp, limits.idp).await?);
         }
         Roles::Only(Role::Api) => {
             let api = serve::api_state(shared, None)?;
             serve::reload_policies_on_hangup(config, vec![PolicyHolder::Api(api.clone())]);
             let api = scopegate_gateway::router(api);
-            bound.push(serve::bind(Role::Api, addr(config.api.port), api).await?);
+            bound.push(serve::bind(Role::Api, addr(config.api.port), api, limits.api).await?);
         }
         Roles::Only(Role::Mcp) => {
             let mcp = serve::mcp_state(shared, None)?;
             serve::reload_policies_on_hangup(config, vec![PolicyHolder::Mcp(mcp.clone())]);
-            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp_router(&mcp)).await?);
+            let mcp = mcp_router(&mcp);
+            bound.push(serve::bind(Role::Mcp, addr(config.mcp.port), mcp, limits.mcp).await?);
         }
     }
     for server in &bound {

@@ -2,8 +2,11 @@
 //! server, one per listener, sharing one audit log and one key store when run together.
 //!
 //! `main` stays small: it parses flags and calls [`run`]; everything a role needs is built
-//! here from [`Config`], and every role stops gracefully on Ctrl-C or SIGTERM.
+//! here from [`Config`], every role is served within its `[limits]` (`limits`, `listen`), and
+//! every role stops gracefully on Ctrl-C or SIGTERM.
 
+mod limits;
+mod listen;
 mod roles;
 
 use std::future::Future;
@@ -19,11 +22,12 @@ use scopegate_token::{Clock, KeyStore, KeyStoreConfig, SystemClock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, ServerLimits};
 
+pub use limits::guard;
 pub use roles::{
     Catalogue, PolicyHolder, api_state, catalogue, directory, idp_router, mcp_state,
-    reload_policies_on_hangup,
+    reload_keys_on_hangup, reload_policies_on_hangup,
 };
 
 /// Which roles a process runs.
@@ -104,11 +108,12 @@ pub fn open_keys(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<KeySt
         .with_context(|| format!("cannot open the key directory `{}`", dir.display()))
 }
 
-/// One role bound to its listener, ready to serve.
+/// One role bound to its listener, ready to serve within its limits.
 pub struct Bound {
     role: Role,
     listener: TcpListener,
     router: Router,
+    limits: ServerLimits,
 }
 
 impl Bound {
@@ -128,12 +133,18 @@ impl Bound {
     }
 }
 
-/// Binds `role` to `addr`, saying which role and port when the address is taken.
+/// Binds `role` to `addr`, to serve `router` within `limits`; says which role and port when
+/// the address is taken.
 ///
 /// # Errors
 ///
 /// The address is in use, not local, or not permitted.
-pub async fn bind(role: Role, addr: SocketAddr, router: Router) -> anyhow::Result<Bound> {
+pub async fn bind(
+    role: Role,
+    addr: SocketAddr,
+    router: Router,
+    limits: ServerLimits,
+) -> anyhow::Result<Bound> {
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => {
@@ -150,6 +161,7 @@ pub async fn bind(role: Role, addr: SocketAddr, router: Router) -> anyhow::Resul
         role,
         listener,
         router,
+        limits,
     })
 }
 
@@ -170,18 +182,16 @@ pub async fn serve_until(
         role,
         listener,
         router,
+        limits,
     } in bound
     {
-        let mut stopped = stopped.clone();
-        servers.spawn(async move {
-            let signal = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(signal)
-                .await;
-            served.with_context(|| format!("the {} stopped", role.name()))
-        });
+        servers.spawn(listen::serve(
+            role,
+            listener,
+            router,
+            limits,
+            stopped.clone(),
+        ));
     }
 
     shutdown.await;
@@ -189,11 +199,8 @@ pub async fn serve_until(
     let _ = stop.send(true);
     let mut result = Ok(());
     while let Some(joined) = servers.join_next().await {
-        let outcome = joined
-            .context("a server task failed")
-            .and_then(|served| served);
-        if let Err(e) = outcome {
-            result = Err(e);
+        if let Err(e) = joined {
+            result = Err(anyhow::Error::new(e).context("a server task failed"));
         }
     }
 

@@ -9,7 +9,7 @@ use scopegate_gateway::{
     CapabilityRegistry, ClientSecret, GatewayConfig, GatewayParts, GatewayState,
     IntrospectionConfig, OrgDirectory, connector::fixture::WorkdayFixture, env_secrets,
 };
-use scopegate_idp::{Directory, IdpConfig, IdpState, SqliteStore};
+use scopegate_idp::{Directory, IdpConfig, IdpState, RateLimit, SqliteStore};
 use scopegate_mcp::{McpConfig, McpParts, McpState, ToolSpec};
 use scopegate_policy::{DEFAULT_POLICIES, DEFAULT_POLICIES_ORIGIN, PolicySet};
 use scopegate_token::{KeySource, KeyStore, RemoteIssuer};
@@ -38,6 +38,10 @@ pub fn idp_router(shared: &Shared, keys: &KeyStore) -> anyhow::Result<Router> {
         directory,
     );
     idp_config.development_mode = config.idp.development_mode;
+    idp_config.token_rate = RateLimit {
+        per_second: config.limits.token_endpoint.per_second,
+        burst: config.limits.token_endpoint.burst,
+    };
 
     ensure_dir(&config.server.data_dir)?;
     let database = idp_database(config);
@@ -224,6 +228,46 @@ pub fn reload_policies_on_hangup(config: &Config, holders: Vec<PolicyHolder>) {
             }
         }
     });
+}
+
+/// Re-reads the key directory on every SIGHUP, so that a rotation made by another process
+/// (`scopegate keys rotate`) takes effect without a restart: new tokens are signed with the new
+/// key, and the retired one stays published. A directory that does not load is reported and
+/// the keys in force stay.
+///
+/// # Errors
+///
+/// SIGHUP cannot be watched.
+pub fn reload_keys_on_hangup(keys: KeyStore) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Watched before the servers start, so a SIGHUP sent once they answer never meets
+        // the default action (which would end the process).
+        let mut hangups = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+        let keys = Arc::new(keys);
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let store = Arc::clone(&keys);
+                let reloaded =
+                    tokio::task::spawn_blocking(move || store.reload().map(|()| store.active()))
+                        .await;
+                match reloaded {
+                    Ok(Ok(active)) => {
+                        tracing::info!(key.kid = %active.kid, "signing keys reloaded");
+                    }
+                    Ok(Err(e)) => tracing::error!(
+                        keys.dir = %keys.dir().display(),
+                        "key reload refused; the keys in force stay: {e}"
+                    ),
+                    Err(e) => tracing::error!("key reload did not complete: {e}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = keys;
+    Ok(())
 }
 
 /// What the actions API offers and decides with: capabilities, policies and the fixture.
