@@ -718,3 +718,26 @@ async fn revoking_the_user_token_deactivates_every_token_exchanged_from_it() {
         ("invalid_request", "the subject token is revoked")
     );
 }
+
+#[tokio::test]
+async fn act_and_acting_as_sent_as_request_parameters_are_ignored() {
+    let idp = Idp::start();
+    let user_token = idp.user_token("EMP001", false).await;
+    let form = exchange_form(
+        &user_token,
+        &[
+            ("scope", "mcp:use"),
+            ("act", r#"{"sub":"attacker"}"#),
+            ("acting_as", "attacker"),
+            ("original_token_id", "forged"),
+        ],
+    );
+
+    let reply = idp.post(TOKEN, CHAT, &form).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mcp = claims_of(&reply.access_token());
+    assert!(mcp.get("act").is_none(), "{mcp}");
+    assert_eq!(mcp["acting_as"], "mcp-server");
+    assert_eq!(mcp["original_token_id"], claims_of(&user_token)["jti"]);
+}
