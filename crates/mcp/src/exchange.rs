@@ -240,37 +240,18 @@ impl Exchanger {
         subject: &BearerToken,
         request_id: &str,
     ) -> Result<bool, ExchangeError> {
-        let id = form_encoded(&self.client_id);
-        let secret = form_encoded(self.client_secret.expose());
         let form = [
             ("token", subject.expose()),
             ("token_type_hint", "access_token"),
         ];
-        let sent = self
-            .http
-            .post(self.introspection_endpoint.clone())
-            .basic_auth(id, Some(secret))
-            .header(ACCEPT, "application/json")
-            .header("x-request-id", request_id)
-            .form(&form)
-            .timeout(self.timeout)
-            .send()
-            .await;
-        let response = sent.map_err(|error| self.transport_error(error))?;
-        let status = response.status();
+        let (status, body) = self
+            .post(&self.introspection_endpoint, &form, request_id)
+            .await?;
         if status != StatusCode::OK {
             return Err(ExchangeError::Status {
                 status: status.as_u16(),
             });
         }
-        let body = read_limited(response, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|error| match error {
-                ReadError::Transport(error) => self.transport_error(error),
-                ReadError::TooLarge => ExchangeError::Malformed {
-                    reason: "it is too large",
-                },
-            })?;
         let answer: Option<Introspection> = serde_json::from_slice(&body).ok();
         Ok(answer.is_some_and(|answer| answer.active))
     }
@@ -292,9 +273,6 @@ impl Exchanger {
         subject: &BearerToken,
         request_id: &str,
     ) -> Result<Arc<ApiToken>, ExchangeError> {
-        // RFC 6749 §2.3.1: the id and secret are form-encoded before the Basic encoding.
-        let id = form_encoded(&self.client_id);
-        let secret = form_encoded(self.client_secret.expose());
         // RFC 8693 §2.1: the presented token is the subject; the audience is the API.
         let form = [
             ("grant_type", GRANT_TYPE),
@@ -303,13 +281,36 @@ impl Exchanger {
             ("requested_token_type", ACCESS_TOKEN_TYPE),
             ("audience", self.audience.as_str()),
         ];
+        let (status, body) = self.post(&self.endpoint, &form, request_id).await?;
+        let answer: Option<Answer> = serde_json::from_slice(&body).ok();
+
+        if status != StatusCode::OK {
+            return Err(refusal(status, answer));
+        }
+        let answer = answer.ok_or(ExchangeError::Malformed {
+            reason: "it is not JSON",
+        })?;
+        self.accept(answer)
+    }
+
+    /// Posts `form` to one of the identity provider's endpoints as this server's client, and
+    /// reads the answer within [`MAX_ANSWER_BYTES`] and the configured timeout.
+    async fn post(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        request_id: &str,
+    ) -> Result<(StatusCode, Vec<u8>), ExchangeError> {
+        // RFC 6749 §2.3.1: the id and secret are form-encoded before the Basic encoding.
+        let id = form_encoded(&self.client_id);
+        let secret = form_encoded(self.client_secret.expose());
         let sent = self
             .http
-            .post(self.endpoint.clone())
+            .post(url.clone())
             .basic_auth(id, Some(secret))
             .header(ACCEPT, "application/json")
             .header("x-request-id", request_id)
-            .form(&form)
+            .form(form)
             .timeout(self.timeout)
             .send()
             .await;
@@ -323,15 +324,7 @@ impl Exchanger {
                     reason: "it is too large",
                 },
             })?;
-        let answer: Option<Answer> = serde_json::from_slice(&body).ok();
-
-        if status != StatusCode::OK {
-            return Err(refusal(status, answer));
-        }
-        let answer = answer.ok_or(ExchangeError::Malformed {
-            reason: "it is not JSON",
-        })?;
-        self.accept(answer)
+        Ok((status, body))
     }
 
     /// RFC 8693 §2.2.1: `access_token` and `token_type` are required; a token this server
