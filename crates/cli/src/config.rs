@@ -223,6 +223,8 @@ pub struct LimitsConfig {
     pub mcp: ServerLimits,
     /// `[limits.token_endpoint]`: requests per client at `/oauth2/v1/token`.
     pub token_endpoint: TokenRateConfig,
+    /// `[limits.password_grant]`: password attempts per username.
+    pub password_grant: PasswordRateConfig,
 }
 
 /// The limits of one server: how many requests it handles at once, how long one may take, and
@@ -322,10 +324,48 @@ pub struct TokenRateConfig {
 
 impl Default for TokenRateConfig {
     fn default() -> Self {
-        let defaults = scopegate_idp::RateLimit::default();
+        let defaults = scopegate_idp::RateLimit::PER_CLIENT;
         Self {
             per_second: defaults.per_second,
             burst: defaults.burst,
+        }
+    }
+}
+
+impl From<TokenRateConfig> for scopegate_idp::RateLimit {
+    fn from(config: TokenRateConfig) -> Self {
+        Self {
+            per_second: config.per_second,
+            burst: config.burst,
+        }
+    }
+}
+
+/// `[limits.password_grant]`: a token bucket per username for password attempts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordRateConfig {
+    /// Attempts per second each username may sustain.
+    pub per_second: NonZeroU32,
+    /// Attempts a username may take at once after being idle.
+    pub burst: NonZeroU32,
+}
+
+impl Default for PasswordRateConfig {
+    fn default() -> Self {
+        let defaults = scopegate_idp::RateLimit::PER_USER_PASSWORD;
+        Self {
+            per_second: defaults.per_second,
+            burst: defaults.burst,
+        }
+    }
+}
+
+impl From<PasswordRateConfig> for scopegate_idp::RateLimit {
+    fn from(config: PasswordRateConfig) -> Self {
+        Self {
+            per_second: config.per_second,
+            burst: config.burst,
         }
     }
 }
@@ -573,7 +613,8 @@ mod tests {
         assert_eq!(config.limits.idp, ServerLimits::default());
         assert_eq!(config.limits.mcp.max_in_flight.get(), 1024);
         assert_eq!(config.limits.token_endpoint.burst.get(), 5);
-        assert_eq!(config.limits.token_endpoint.per_second.get(), 50);
+        assert_eq!(config.limits.token_endpoint.per_second.get(), 1000);
+        assert_eq!(config.limits.password_grant.burst.get(), 10);
     }
 
     #[test]

@@ -224,7 +224,7 @@ fn flow(http: &Client, up: &Up, user_token: Option<&str>) -> Result<String, Stri
 fn a_rotation_by_another_process_takes_effect_on_sighup_and_no_request_fails() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
-        config: Some("[limits.token_endpoint]\nper_second = 1000\nburst = 1000\n".to_owned()),
+        config: Some("[limits.password_grant]\nper_second = 1000\nburst = 1000\n".to_owned()),
         rust_log: None,
     };
     let up = Arc::new(Up::start(dir.path(), options));

@@ -26,6 +26,8 @@ pub struct IdpConfig {
     pub directory: Directory,
     /// Requests per client at the token endpoint.
     pub token_rate: RateLimit,
+    /// Password-grant attempts per username.
+    pub password_rate: RateLimit,
 }
 
 impl IdpConfig {
@@ -37,7 +39,8 @@ impl IdpConfig {
             development_mode: true,
             lifetimes: Lifetimes::default(),
             directory,
-            token_rate: RateLimit::default(),
+            token_rate: RateLimit::PER_CLIENT,
+            password_rate: RateLimit::PER_USER_PASSWORD,
         }
     }
 }

@@ -7,7 +7,9 @@
 //! * a public client (anyone can name one) is charged by its id together with the peer address;
 //! * a request that authenticates no client is charged to the peer address, and an address
 //!   whose budget is spent is refused before its next attempt is even checked, which slows
-//!   guessing of client secrets.
+//!   guessing of client secrets;
+//! * a password grant is also charged to its username, under a separate and much smaller
+//!   budget, which slows guessing of one person's password from many clients and addresses.
 //!
 //! Memory is bounded: past [`MAX_TRACKED`] keys, buckets that have refilled completely (and so
 //! remember nothing) are dropped; while none can be, requests under new keys are refused too.
@@ -35,15 +37,23 @@ pub struct RateLimit {
     pub burst: NonZeroU32,
 }
 
-impl Default for RateLimit {
-    /// 50 requests a second with bursts of 100: far above what one chat application's users
-    /// produce, low enough that one client cannot monopolise the password hasher.
-    fn default() -> Self {
-        Self {
-            per_second: NonZeroU32::MIN.saturating_add(49),
-            burst: NonZeroU32::MIN.saturating_add(99),
-        }
-    }
+impl RateLimit {
+    /// The default budget of each client at the token endpoint: 1,000 requests a second with
+    /// bursts of 2,000. A chat application's backend exchanges tokens for all of its users
+    /// under one client id, so the budget is sized for a busy application rather than for one
+    /// person; it stops a runaway or compromised client from taking the whole signer.
+    pub const PER_CLIENT: Self = Self {
+        per_second: NonZeroU32::MIN.saturating_add(999),
+        burst: NonZeroU32::MIN.saturating_add(1999),
+    };
+
+    /// The default budget of password attempts for each username: 5 a second with bursts of
+    /// 10. Passwords are hashed with argon2, the one expensive step an unauthenticated caller
+    /// can trigger, and guessing is per account, so this budget is per account and far lower.
+    pub const PER_USER_PASSWORD: Self = Self {
+        per_second: NonZeroU32::MIN.saturating_add(4),
+        burst: NonZeroU32::MIN.saturating_add(9),
+    };
 }
 
 /// What a request is charged to.
@@ -56,6 +66,8 @@ pub enum RateKey {
     /// A request that authenticated no client, by its peer address (unknown when the server
     /// was not told it).
     Peer(Option<IpAddr>),
+    /// Password attempts for one username, whoever makes them.
+    User(String),
 }
 
 impl fmt::Display for RateKey {
@@ -70,6 +82,7 @@ impl fmt::Display for RateKey {
                 write!(formatter, "unauthenticated callers at `{address}`")
             }
             Self::Peer(None) => formatter.write_str("unauthenticated callers"),
+            Self::User(username) => write!(formatter, "username `{username}`"),
         }
     }
 }

@@ -36,6 +36,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     totp: ReplayGuard,
     token_rate: RateLimiter,
+    password_rate: RateLimiter,
 }
 
 /// Why the state could not be assembled.
@@ -76,8 +77,10 @@ impl IdpState {
         store.prune(now)?;
         let revocations = RevocationList::from_revocations(store.revocations(now)?);
         let token_rate = RateLimiter::new(config.token_rate);
+        let password_rate = RateLimiter::new(config.password_rate);
         let inner = Inner {
             token_rate,
+            password_rate,
             config,
             signer: keys.signer(),
             keys: keys.verification_keys(),
@@ -152,6 +155,18 @@ impl IdpState {
             .acquire(key, std::time::Instant::now())
             .map_err(|throttled| IdpError::RateLimited {
                 key: key.clone(),
+                retry_after_seconds: throttled.retry_after_seconds(),
+            })
+    }
+
+    /// Spends one password attempt of `username`'s budget.
+    pub(crate) fn charge_password_attempt(&self, username: &str) -> Result<(), IdpError> {
+        let key = RateKey::User(username.to_owned());
+        self.inner
+            .password_rate
+            .acquire(&key, std::time::Instant::now())
+            .map_err(|throttled| IdpError::RateLimited {
+                key,
                 retry_after_seconds: throttled.retry_after_seconds(),
             })
     }

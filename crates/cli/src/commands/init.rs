@@ -49,8 +49,12 @@ header_read_timeout_seconds = 10
 max_header_bytes = 16384
 
 [limits.token_endpoint]            # per client at /oauth2/v1/token; past it: 429
-per_second = 50
-burst = 100
+per_second = 1000
+burst = 2000
+
+[limits.password_grant]            # password attempts per username; past it: 429
+per_second = 5
+burst = 10
 "#;
 
 pub(super) fn run(dir: &Path, force: bool) -> anyhow::Result<ExitCode> {

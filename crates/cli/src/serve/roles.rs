@@ -38,10 +38,8 @@ pub fn idp_router(shared: &Shared, keys: &KeyStore) -> anyhow::Result<Router> {
         directory,
     );
     idp_config.development_mode = config.idp.development_mode;
-    idp_config.token_rate = RateLimit {
-        per_second: config.limits.token_endpoint.per_second,
-        burst: config.limits.token_endpoint.burst,
-    };
+    idp_config.token_rate = RateLimit::from(config.limits.token_endpoint);
+    idp_config.password_rate = RateLimit::from(config.limits.password_grant);
 
     ensure_dir(&config.server.data_dir)?;
     let database = idp_database(config);

@@ -191,6 +191,9 @@ async fn password(
     let scope = direct_scope(request, client)?;
     let audience = direct_audience(request, client, state.directory())?;
 
+    // Charged before the argon2 check, whether or not the username exists, so the budget
+    // neither tells which accounts exist nor lets guessing run at the hasher's speed.
+    state.charge_password_attempt(username)?;
     let user = check_password(state, username, password).await?;
     let login = login_level(state, user, request.form.get("totp"))?;
 

@@ -11,7 +11,9 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use scopegate_idp::RateLimit;
 
-use crate::support::{Auth, DIRECTORY_SYNC, Idp, MCP_SERVER, Reply, TOKEN, encode, form_request};
+use crate::support::{
+    Auth, CHAT, DIRECTORY_SYNC, Idp, MCP_SERVER, Reply, TOKEN, encode, form_request,
+};
 
 /// One request a second, two at once.
 fn tight() -> RateLimit {
@@ -157,11 +159,11 @@ async fn failed_authentication_is_charged_to_the_address_which_is_then_refused_u
 }
 
 #[tokio::test]
-async fn the_default_budget_lets_a_burst_of_a_hundred_through() {
+async fn the_default_budget_lets_a_burst_of_two_thousand_through() {
     let idp = Idp::start();
 
     let mut refused = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..2000 {
         let reply = idp
             .send(service_login("192.0.2.1:4000", DIRECTORY_SYNC))
             .await;
@@ -170,6 +172,44 @@ async fn the_default_budget_lets_a_burst_of_a_hundred_through() {
         }
     }
 
-    assert_eq!(idp.state.config().token_rate, RateLimit::default());
+    assert_eq!(idp.state.config().token_rate, RateLimit::PER_CLIENT);
     assert_eq!(refused, Vec::<StatusCode>::new());
+}
+
+#[tokio::test]
+async fn password_attempts_are_charged_per_username_whoever_makes_them() {
+    let idp = Idp::start_with(|config| config.password_rate = tight());
+    let wrong = |user: &'static str| {
+        move || {
+            let body = encode(&[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", "not-the-password"),
+            ]);
+            form_request(TOKEN, Auth::Basic(CHAT.0, CHAT.1), &body)
+        }
+    };
+
+    let (guesses, refused) = until_not(&idp, StatusCode::BAD_REQUEST, wrong("EMP001")).await;
+    let unknown_user = until_not(&idp, StatusCode::BAD_REQUEST, wrong("nobody")).await;
+    let other_user = idp.login("EMP002", false).await;
+
+    assert_eq!(guesses, 2, "the burst of two guesses is checked");
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.error(),
+        (
+            "temporarily_unavailable",
+            "too many requests for username `EMP001`; retry after 1 s"
+        )
+    );
+    assert_eq!(
+        unknown_user.0, 2,
+        "a username that does not exist has the same budget, so the budget tells nothing"
+    );
+    assert_eq!(
+        other_user.status,
+        StatusCode::OK,
+        "other accounts are untouched"
+    );
 }
