@@ -7,8 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use subtle::ConstantTimeEq;
@@ -19,6 +19,9 @@ const DIGEST_PREFIX: &str = "sha256:";
 
 /// Salt length for new password hashes (the PHC string format recommends 16 bytes).
 const SALT_BYTES: usize = 16;
+
+/// Room for any salt a PHC string can carry once decoded (at most 64 Base64 characters).
+const SALT_DECODE_BYTES: usize = 48;
 
 /// The SHA-256 digest of a confidential client's secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,6 +79,17 @@ impl fmt::Debug for SecretDigest {
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHashString(String);
 
+/// Working memory for argon2, kept between verifications (see
+/// [`PasswordHashString::verify_with`]).
+#[derive(Default)]
+pub struct HashMemory(Vec<Block>);
+
+impl fmt::Debug for HashMemory {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "HashMemory({} KiB)", self.0.len())
+    }
+}
+
 /// A directory value that is not an argon2 PHC string.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("is not an argon2 PHC string")]
@@ -118,12 +132,53 @@ impl PasswordHashString {
     /// This takes tens of milliseconds by design; call it off the async runtime.
     #[must_use]
     pub fn verify(&self, password: &str) -> bool {
+        self.verify_with(password, &mut HashMemory::default())
+    }
+
+    /// [`PasswordHashString::verify`] with argon2's working memory taken from `memory`, which
+    /// grows to the hash's memory cost once and is then reused. A fresh multi-megabyte buffer
+    /// for every login leaves the allocator holding tens of megabytes per thread.
+    #[must_use]
+    pub fn verify_with(&self, password: &str, memory: &mut HashMemory) -> bool {
         let Ok(parsed) = PasswordHash::new(&self.0) else {
             return false;
         };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+        let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from).transpose() {
+            Ok(version) => version.unwrap_or_default(),
+            Err(_) => return false,
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let mut salt_bytes = [0_u8; SALT_DECODE_BYTES];
+        let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        let blocks = params.block_count();
+        let mut computed = [0_u8; Output::MAX_LENGTH];
+        let Some(computed) = computed.get_mut(..expected.len()) else {
+            return false;
+        };
+        if memory.0.len() < blocks {
+            memory.0.resize(blocks, Block::default());
+        }
+        let Some(working) = memory.0.get_mut(..blocks) else {
+            return false;
+        };
+        let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            computed,
+            working,
+        );
+        // `Output`'s equality is constant-time.
+        hashed.is_ok() && Output::new(computed).is_ok_and(|computed| computed == expected)
     }
 
     /// The PHC string, as it belongs in the directory file.
@@ -212,6 +267,51 @@ mod tests {
 
         assert!(hash.verify("demo-password"));
         assert!(!hash.verify("demo-passwort"));
+    }
+
+    #[test]
+    fn one_working_memory_serves_hashes_of_different_costs_and_agrees_with_the_library() {
+        use argon2::password_hash::PasswordVerifier;
+        let cheap: PasswordHashString = SAMPLE_HASH.parse().unwrap();
+        let dear = PasswordHashString::hash("correct horse").unwrap();
+        let salt = SaltString::encode_b64(b"scopegate-salt").unwrap();
+        let params = Params::new(1024, 2, 2, Some(24)).unwrap();
+        let older: Vec<String> = [
+            (Algorithm::Argon2i, Version::V0x10),
+            (Algorithm::Argon2d, Version::V0x13),
+        ]
+        .into_iter()
+        .map(|(algorithm, version)| {
+            Argon2::new(algorithm, version, params.clone())
+                .hash_password(b"demo-password", &salt)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+        let mut memory = HashMemory::default();
+
+        let answers = [
+            dear.verify_with("correct horse", &mut memory),
+            cheap.verify_with("demo-password", &mut memory),
+            dear.verify_with("correct horsE", &mut memory),
+            cheap.verify_with("demo-passwort", &mut memory),
+        ];
+        let library = |hash: &str, password: &str| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &PasswordHash::new(hash).unwrap())
+                .is_ok()
+        };
+
+        assert_eq!(answers, [true, true, false, false]);
+        assert_eq!(memory.0.len(), 19 * 1024, "grown to the dearest cost once");
+        for hash in &older {
+            let ours: PasswordHashString = hash.parse().unwrap();
+            for password in ["demo-password", "demo-passwort"] {
+                let expected = library(hash, password);
+                assert_eq!(ours.verify_with(password, &mut memory), expected, "{hash}");
+                assert_eq!(expected, password == "demo-password");
+            }
+        }
     }
 
     #[test]

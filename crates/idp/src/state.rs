@@ -1,7 +1,7 @@
 //! [`IdpState`]: everything the endpoints share, behind one cheaply cloned handle.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use scopegate_audit::{AuditEvent, AuditLog, EventTime};
@@ -10,12 +10,14 @@ use scopegate_token::{
     VerifiedToken, Verifier, VerifyError,
 };
 use thiserror::Error;
+use tokio::sync::Semaphore;
 
 use crate::config::IdpConfig;
 use crate::directory::Directory;
 use crate::error::IdpError;
 use crate::rate::{RateKey, RateLimiter};
 use crate::revocation::RevocationList;
+use crate::secret::{HashMemory, PasswordHashString};
 use crate::store::{Revocation, Store, StoreError};
 use crate::totp::ReplayGuard;
 
@@ -37,6 +39,11 @@ struct Inner {
     totp: ReplayGuard,
     token_rate: RateLimiter,
     password_rate: RateLimiter,
+    /// One permit per core for argon2: more hashes at once than cores only queue inside the
+    /// CPU, and each holds its memory (4 MiB to 19 MiB) while it waits.
+    password_checks: Semaphore,
+    /// argon2's working memory, one per permit at most, reused from login to login.
+    hash_memory: Mutex<Vec<HashMemory>>,
 }
 
 /// Why the state could not be assembled.
@@ -81,6 +88,10 @@ impl IdpState {
         let inner = Inner {
             token_rate,
             password_rate,
+            password_checks: Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
+            hash_memory: Mutex::new(Vec::new()),
             config,
             signer: keys.signer(),
             keys: keys.verification_keys(),
@@ -216,6 +227,38 @@ impl IdpState {
     /// Whether the audit log accepts records (readiness).
     pub(crate) fn audit_healthy(&self) -> bool {
         self.inner.audit.healthy()
+    }
+
+    /// Whether `password` matches `hash`: an argon2 verification on the blocking pool, run once
+    /// one of the per-core permits is free (callers wait in line, within the server's request
+    /// limits) and with working memory reused from earlier logins.
+    pub(crate) async fn password_matches(
+        &self,
+        hash: PasswordHashString,
+        password: String,
+    ) -> Result<bool, IdpError> {
+        let _permit = self
+            .inner
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| IdpError::TaskFailed)?;
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let pool = &state.inner.hash_memory;
+            let mut memory = pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
+            let matches = hash.verify_with(&password, &mut memory);
+            pool.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(memory);
+            matches
+        })
+        .await
+        .map_err(|_| IdpError::TaskFailed)
     }
 
     /// Runs a store call on the blocking pool.

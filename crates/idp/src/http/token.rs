@@ -351,9 +351,7 @@ async fn check_password<'s>(
         return Err(IdpError::InvalidUserCredentials);
     };
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || hash.verify(&password))
-        .await
-        .map_err(|_| IdpError::TaskFailed)?;
+    let matches = state.password_matches(hash, password).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(IdpError::InvalidUserCredentials),
