@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::directory::{Client, ClientKind, Directory};
 use crate::form::{self, Form};
+use crate::secret::SecretDigest;
 
 /// How a client proved (or merely stated) its identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +54,16 @@ pub enum ClientAuthError {
     /// A `Basic` header whose value is not base64 of `id:secret`, each form-urlencoded.
     #[error("the `Authorization` header is not well-formed `Basic` credentials")]
     MalformedBasic,
-    /// No client has this id.
-    #[error("unknown client `{client_id}`")]
+    /// No client has this id. Its message is [`ClientAuthError::WrongSecret`]'s, word for
+    /// word, so that an answer never tells whether a client id exists (RFC 6749 §5.2 puts both
+    /// under `invalid_client`); [`ClientAuthError::detail`] tells them apart for operators.
+    #[error("client `{client_id}` is unknown or its secret does not match")]
     UnknownClient {
         /// The id presented.
         client_id: String,
     },
     /// The secret does not match the stored digest.
-    #[error("the secret of client `{client_id}` does not match")]
+    #[error("client `{client_id}` is unknown or its secret does not match")]
     WrongSecret {
         /// The client.
         client_id: String,
@@ -80,6 +83,17 @@ pub enum ClientAuthError {
 }
 
 impl ClientAuthError {
+    /// What the shared message of [`ClientAuthError::UnknownClient`] and
+    /// [`ClientAuthError::WrongSecret`] leaves out, for logs and audit records only.
+    #[must_use]
+    pub fn detail(&self) -> Option<&'static str> {
+        match self {
+            Self::UnknownClient { .. } => Some("no client has this id"),
+            Self::WrongSecret { .. } => Some("the client exists; the secret is wrong"),
+            _ => None,
+        }
+    }
+
     /// The client the failure concerns, when one was named.
     #[must_use]
     pub fn client_id(&self) -> Option<&str> {
@@ -109,8 +123,10 @@ pub fn authenticate<'d>(
 ) -> Result<AuthenticatedClient<'d>, ClientAuthError> {
     let presented = presented_credentials(authorization, form)?;
     let Some(client) = directory.client(&presented.client_id) else {
-        // Hash anyway so unknown and known ids cost the same.
-        let _ = crate::secret::SecretDigest::of(presented.secret.as_deref().unwrap_or_default());
+        // The same digest and constant-time comparison a known client's secret gets, so an
+        // unknown id costs what a wrong secret costs and timing does not tell them apart.
+        let secret = presented.secret.as_deref().unwrap_or_default();
+        std::hint::black_box(SecretDigest::UNMATCHABLE.matches(std::hint::black_box(secret)));
         return Err(ClientAuthError::UnknownClient {
             client_id: presented.client_id,
         });

@@ -314,6 +314,15 @@ impl IdpError {
         }
     }
 
+    /// What the client's answer deliberately leaves out, for the log and the audit record.
+    #[must_use]
+    pub fn operator_detail(&self) -> Option<&'static str> {
+        match self {
+            Self::ClientAuth(error) => error.detail(),
+            _ => None,
+        }
+    }
+
     /// Whether the fault is ours rather than the client's.
     #[must_use]
     pub fn is_internal(&self) -> bool {

@@ -199,7 +199,12 @@ pub(crate) fn error_response(context: &RequestContext, error: &IdpError) -> Resp
             context.id
         )
     } else {
-        info!(error = code.as_str(), description = %error, "request refused");
+        info!(
+            error = code.as_str(),
+            description = %error,
+            detail = error.operator_detail(),
+            "request refused"
+        );
         error.to_string()
     };
     let body = ErrorBody {

@@ -79,6 +79,9 @@ pub(crate) fn refused(
         .reason(&format!("{}: {error}", code.as_str()))
         .http_status(status.as_u16())
         .latency(context.started.elapsed());
+    if let Some(detail) = error.operator_detail() {
+        builder = builder.reason(detail);
+    }
     if let Some(grant) = trail.grant {
         builder = builder.reason(&format!("grant_type {}", grant.as_str()));
     }

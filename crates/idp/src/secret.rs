@@ -33,6 +33,10 @@ pub struct SecretDigest([u8; 32]);
 pub struct InvalidSecretDigest;
 
 impl SecretDigest {
+    /// A digest compared against when no client matches, so that the work is the same. No
+    /// secret is known to hash to all zeros (that would be a SHA-256 preimage).
+    pub(crate) const UNMATCHABLE: Self = Self([0; 32]);
+
     /// The digest of `secret`.
     #[must_use]
     pub fn of(secret: &str) -> Self {

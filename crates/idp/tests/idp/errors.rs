@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use scopegate_audit::Faults;
+use serde_json::{Value, json};
 
 use crate::support::{Auth, CHAT, Idp, TOKEN, basic, encode, exchange_form, form_request};
 
@@ -220,7 +221,10 @@ async fn unknown_or_missing_client_is_401_with_a_challenge() {
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         unknown.error(),
-        ("invalid_client", "unknown client `ghost`")
+        (
+            "invalid_client",
+            "client `ghost` is unknown or its secret does not match"
+        )
     );
     assert_eq!(
         unknown.header("www-authenticate"),
@@ -238,6 +242,51 @@ async fn unknown_or_missing_client_is_401_with_a_challenge() {
             "invalid_client",
             "the `Authorization` header is not well-formed `Basic` credentials"
         )
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_client_and_a_wrong_secret_get_the_same_answer_and_distinct_records() {
+    let idp = Idp::start();
+    let attempt = |id: &'static str| {
+        let form = encode(&[("grant_type", "client_credentials")]);
+        let mut request = form_request(TOKEN, Auth::Basic(id, "guess"), &form);
+        request
+            .headers_mut()
+            .insert("x-request-id", "same-request-id".parse().unwrap());
+        request
+    };
+
+    let unknown = idp.send(attempt("directory-sinc")).await;
+    let wrong = idp.send(attempt("directory-sync")).await;
+
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(unknown.headers, wrong.headers, "headers tell nothing");
+    // The bodies differ only in the client id each request itself sent.
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.raw).replace("directory-sinc", "directory-sync"),
+        String::from_utf8_lossy(&wrong.raw)
+    );
+    let reasons: Vec<Value> = idp
+        .audit_records()
+        .iter()
+        .map(|record| record["reasons"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            json!([
+                "invalid_client: client `directory-sinc` is unknown or its secret does not match",
+                "no client has this id",
+                "grant_type client_credentials"
+            ]),
+            json!([
+                "invalid_client: client `directory-sync` is unknown or its secret does not match",
+                "the client exists; the secret is wrong",
+                "grant_type client_credentials"
+            ]),
+        ]
     );
 }
 

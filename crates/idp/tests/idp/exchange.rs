@@ -216,7 +216,7 @@ async fn exchange_with_a_wrong_secret_is_401_invalid_client() {
         reply.error(),
         (
             "invalid_client",
-            "the secret of client `chainlit-app` does not match"
+            "client `chainlit-app` is unknown or its secret does not match"
         )
     );
 }
