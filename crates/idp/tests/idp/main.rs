@@ -14,6 +14,7 @@ mod discovery;
 mod errors;
 mod exchange;
 mod health;
+mod hostile_subject_tokens;
 mod introspection;
 mod password;
 mod properties;

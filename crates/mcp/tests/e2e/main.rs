@@ -12,6 +12,7 @@
 mod authorization;
 mod calls;
 mod hostile;
+mod hostile_tokens;
 mod listing;
 mod protocol;
 mod stdio;
