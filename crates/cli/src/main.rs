@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use scopegate::{cli::Cli, commands};
 
+/// mimalloc instead of the system allocator: per-request allocations are cheaper, and memory
+/// freed by one thread is reused by others instead of staying in per-thread arenas
+/// (docs/BENCHMARKS.md has the measurements behind the choice).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
