@@ -22,8 +22,9 @@
 # Environment: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (wrk threads, default 1), BENCH_PORT (first of
 # four ports, default 19100), BENCH_APPEND (0: do not touch docs/BENCHMARKS.md), BENCH_PEER
-# (0: skip the npm peer). Exits non-zero when a request fails or a scenario cannot run; the
-# targets of docs/BENCHMARKS.md are reported, not enforced.
+# (0: skip the npm peer), BENCH_AUDIT_DIR (a directory for the audit log, e.g. /dev/shm).
+# Exits non-zero when a request fails or a scenario cannot run; the targets of
+# docs/BENCHMARKS.md are reported, not enforced.
 set -euo pipefail
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -59,12 +60,18 @@ step "building scopegate (release)"
 bin="${CARGO_TARGET_DIR:-$root/target}/release/scopegate"
 
 work=$(mktemp -d)
+# BENCH_AUDIT_DIR puts the audit log on another file system (say /dev/shm, to see what the
+# disk's sync costs); by default it is beside the rest, on the disk.
+audit_dir="$work/logs"
+if [ -n "${BENCH_AUDIT_DIR:-}" ]; then audit_dir=$(mktemp -d "$BENCH_AUDIT_DIR/scopegate-bench.XXXXXX"); fi
+audit_log="$audit_dir/audit.jsonl"
 up_pid=""
 peer_pid=""
 cleanup() {
   [ -n "$up_pid" ] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null
   [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
   rm -rf "$work"
+  [ "$audit_dir" = "$work/logs" ] || rm -rf "$audit_dir"
 }
 trap cleanup EXIT
 
@@ -79,7 +86,7 @@ port = $((port + 1))
 [mcp]
 port = $((port + 2))
 [audit]
-path = "logs/audit.jsonl"
+path = "$audit_log"
 [limits.api]
 max_in_flight = $overload_limit
 [limits.token_endpoint]
@@ -102,20 +109,28 @@ done
 curl -sf "$api/readyz" >/dev/null || die "scopegate up did not become ready"
 
 memory_kib() { awk -v field="$1:" '$1 == field { print $2 }' "/proc/$up_pid/status"; }
+# CPU time (user + system) the server under test has used, in microseconds.
+cpu_pid=""
+cpu_us() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / tick }' "/proc/$1/stat"; }
 
 # run NAME SECONDS URL [ENV...]: one wrk run; prints its BENCH json, fails on any error.
 run() {
   local name=$1 seconds=$2 url=$3 conns=$connections
   shift 3
   if [ "${1:-}" = "--connections" ]; then conns=$2; shift 2; fi
-  local out
+  local out pid=${cpu_pid:-$up_pid} before after
+  before=$(cpu_us "$pid")
   out=$(env BENCH_THREADS="$threads" "$@" \
     wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url" 2>&1) \
     || { echo "$out" >&2; die "$name: wrk failed"; }
+  after=$(cpu_us "$pid")
   local json
   json=$(printf '%s\n' "$out" | sed -n 's/^BENCH //p')
   [ -n "$json" ] || { echo "$out" >&2; die "$name: no result from wrk"; }
-  printf '%s\n' "$json"
+  # The server's CPU time per answered request: what a scenario costs, whatever the rate.
+  jq -c --argjson cpu $((after - before)) \
+    '. + {cpu_us_per_request: (if .requests > 0 then $cpu / .requests | round else 0 end)}' \
+    <<<"$json"
 }
 
 # measure NAME URL [ENV...]: warm-up, then the measured run, checked for errors.
@@ -128,8 +143,9 @@ measure() {
   json=$(run "$name" "$duration" "$url" "$@")
   check "$name" "$json"
   result[$name]=$json
-  printf '  %-16s %8.0f req/s  p50 %6d us  p99 %6d us\n' "$name" \
-    "$(jq .rps <<<"$json")" "$(jq .p50_us <<<"$json")" "$(jq .p99_us <<<"$json")" >&2
+  printf '  %-16s %8.0f req/s  p50 %6d us  p99 %6d us  cpu %4d us/req\n' "$name" \
+    "$(jq .rps <<<"$json")" "$(jq .p50_us <<<"$json")" "$(jq .p99_us <<<"$json")" \
+    "$(jq .cpu_us_per_request <<<"$json")" >&2
 }
 
 check() {
@@ -138,7 +154,8 @@ check() {
   [ "$errors" -eq 0 ] || die "$1: $errors requests failed: $(jq -c .errors <<<"$2")"
 }
 
-pool() { cat "$work/$1".* 2>/dev/null | awk 'NF' >"$work/$1.pool"; wc -l <"$work/$1.pool"; }
+# The tokens the threads of a run saved (files `<name>.<thread>`), one pool file, and its size.
+pool() { cat "$work/$1".[0-9]* 2>/dev/null | awk 'NF' >"$work/$1.pool"; wc -l <"$work/$1.pool"; }
 
 chat="Basic $(printf 'chainlit-app:chainlit-dev-secret' | base64)"
 mcp_client="Basic $(printf 'mcp-server:mcp-server-dev-secret' | base64)"
@@ -146,6 +163,27 @@ sync_client="Basic $(printf 'directory-sync:directory-sync-dev-secret' | base64)
 exchange_body="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
 exchange_body+="&subject_token={token}"
 exchange_body+="&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token"
+
+# What one durable append costs on this disk bounds every audited figure below.
+fsync_probe="not measured (no python3)"
+if command -v python3 >/dev/null 2>&1; then
+  mkdir -p "$audit_dir"
+  fsync_probe=$(python3 - "$audit_dir/fsync-probe" <<'PROBE'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+times = []
+for _ in range(1000):
+    os.write(fd, b"x" * 400 + b"\n")
+    start = time.perf_counter()
+    os.fdatasync(fd)
+    times.append(time.perf_counter() - start)
+times.sort()
+print("p50 %.0f µs, p99 %.0f µs" % (times[500] * 1e6, times[990] * 1e6))
+PROBE
+)
+  rm -f "$audit_dir/fsync-probe"
+fi
+step "fdatasync of one line on the audit's file system: $fsync_probe"
 
 step "user tokens for the exchange pool (password grant, not measured)"
 run "logins" 3 "$idp/oauth2/v1/token" BENCH_METHOD=POST BENCH_AUTH="$chat" \
@@ -220,21 +258,21 @@ if [ "${BENCH_PEER:-1}" != "0" ]; then
   (cd "$work" && exec node "$peer_dir/node_modules/.bin/oauth2-mock-server" -a 127.0.0.1 \
     -p "$peer_port" --jwk "$work/peer-key.json" >"$work/peer.log" 2>&1) &
   peer_pid=$!
+  cpu_pid=$peer_pid
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$peer_port/.well-known/openid-configuration" >/dev/null && break
     sleep 0.1
   done
   measure "peer password" "http://127.0.0.1:$peer_port/token" BENCH_METHOD=POST \
     BENCH_AUTH="$chat" BENCH_BODY="grant_type=password&username=EMP001&password=x&scope=openid"
-  kill "$peer_pid" 2>/dev/null; peer_pid=""
+  kill "$peer_pid" 2>/dev/null; peer_pid=""; cpu_pid=""
 fi
-peak_kib=$(memory_kib VmHWM)
-
 step "overload: $((overload_limit * 16)) connections at an actions API limited to $overload_limit in flight"
 rss_before=$(memory_kib VmRSS)
 overload=$(run "overload" "$duration" "$decision" --connections $((overload_limit * 16)) \
   BENCH_AUTH=bearer BENCH_POOL="$work/warm.pool")
 overload_hwm=$(memory_kib VmHWM)
+peak_kib=$overload_hwm
 sleep 2
 recovered=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$work/warm.pool")" "$decision")
 ready=$(curl -s -o /dev/null -w '%{http_code}' "$api/readyz")
@@ -245,8 +283,8 @@ shed=$(jq .errors.status <<<"$overload")
 printf '  %d answers in %.0f s, %d shed with 503; peak RSS %d MiB; RSS %d MiB before, %d MiB 2 s after; next call %s\n' \
   "$(jq .requests <<<"$overload")" "$(jq .seconds <<<"$overload")" "$shed" \
   $((overload_hwm / 1024)) $((rss_before / 1024)) $((rss_after / 1024)) "$recovered" >&2
-audit_lines=$(wc -l <"$work/logs/audit.jsonl")
-"$bin" audit verify "$work/logs/audit.jsonl" >/dev/null \
+audit_lines=$(wc -l <"$audit_log")
+"$bin" audit verify "$audit_log" >/dev/null \
   || die "audit verify failed after the run"
 
 # --- the report ------------------------------------------------------------------------------
@@ -260,18 +298,22 @@ machine="$(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr), $(awk '/MemTotal/ { 
 
 report=$(
   printf '### %s: `scripts/bench.sh`\n\n' "$(date -u +%Y-%m-%d)"
-  printf 'Machine: %s. Commit `%s`. wrk %s, %d connection(s) on %d thread(s); %d s warm-up, %d s measured; durable audit (%d records written, chain verified).\n\n' \
+  printf 'Machine: %s. Commit `%s`. wrk %s, %d connection(s) on %d thread(s); %d s warm-up, %d s measured; durable audit on %s (%d records written, chain verified).\n\n' \
     "$machine" "$(git -C "$root" rev-parse --short HEAD)" "$(wrk -v 2>&1 | awk 'NR==1 { print $2 }')" \
-    "$connections" "$threads" "$warmup" "$duration" "$audit_lines"
-  printf '| scenario | req/s | × baseline | p50 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n'
+    "$connections" "$threads" "$warmup" "$duration" \
+    "$(df --output=fstype "$audit_dir" | tail -1)" "$audit_lines"
+  printf 'One `fdatasync` of a line on the audit log'"'"'s file system: %s.\n\n' "$fsync_probe"
+  printf '| scenario | req/s | × baseline | p50 | p99 | server CPU / request |\n'
+  printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
   for name in baseline exchange "obo exchange" "decision warm" "decision cold" "mcp tools/call" \
     "baseline @half" "decision @half" "client creds" "peer password"; do
     [ -n "${result[$name]:-}" ] || continue
     json=${result[$name]}
-    printf '| %s | %.0f | %s | %s ms | %s ms |\n' "$name" "$(jq .rps <<<"$json")" \
+    printf '| %s | %.0f | %s | %s ms | %s ms | %d µs |\n' "$name" "$(jq .rps <<<"$json")" \
       "$(ratio "$(jq .rps <<<"$json")" "$base")" \
       "$(jq -r '.p50_us / 1000 * 100 | round / 100' <<<"$json")" \
-      "$(jq -r '.p99_us / 1000 * 100 | round / 100' <<<"$json")"
+      "$(jq -r '.p99_us / 1000 * 100 | round / 100' <<<"$json")" \
+      "$(jq .cpu_us_per_request <<<"$json")"
   done
   printf '\n| target | measured | |\n| --- | ---: | --- |\n'
   x=$(ratio "$(rps exchange)" "$base")
@@ -282,7 +324,7 @@ report=$(
   printf '| decision warm ≥ 0.40 × baseline | %s | %s |\n' "$x" "$(verdict "$x >= 0.40")"
   printf '| added p99 at half peak ≤ 2 ms | %.2f ms | %s |\n' "$(jq -n "$added_p99 / 1000")" \
     "$(verdict "$added_p99 <= 2000")"
-  printf '| peak RSS ≤ 100 MB | %d MiB | %s |\n' $((peak_kib / 1024)) \
+  printf '| peak RSS ≤ 100 MB (whole run, overload included) | %d MiB | %s |\n' $((peak_kib / 1024)) \
     "$(verdict "$peak_kib <= 97656")"
   if [ -n "$peer_version" ]; then
     x=$(ratio "$(rps 'client creds')" "$(rps 'peer password')")

@@ -186,7 +186,9 @@ impl EncodedEvent {
     ///
     /// The JSON encoder's error; no event the builder makes can cause one.
     pub(crate) fn new(event: &AuditEvent) -> Result<Self, serde_json::Error> {
-        let json = serde_json::to_vec(event)?;
+        // Most records encode to 400-900 bytes: one allocation instead of four doublings.
+        let mut json = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut json, event)?;
         if json.len() < 3 || json.first() != Some(&b'{') || json.last() != Some(&b'}') {
             return Err(serde::ser::Error::custom(
                 "an audit event must encode as an object",
