@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -132,6 +133,10 @@ async fn identify<'s>(
     trail: &mut Trail,
     request: Request,
 ) -> Result<(OAuthRequest, GrantType, AuthenticatedClient<'s>), IdpError> {
+    // Kept for the record should the request fail before its client is authenticated; a
+    // claim only, replaced by the authenticated id (or the id the failure names) below.
+    let claimed = request.headers().get(header::AUTHORIZATION);
+    trail.client_id = client_auth::claimed_client_id(claimed.map(HeaderValue::as_bytes));
     let request = read_form(request).await?;
     let grant: GrantType = request.required("grant_type")?.parse()?;
     trail.grant = Some(grant);
@@ -143,7 +148,11 @@ async fn identify<'s>(
 
     let authenticated =
         client_auth::authenticate(state.directory(), request.authorization(), &request.form)
-            .inspect_err(|error| trail.client_id = error.client_id().map(str::to_owned))?;
+            .inspect_err(|error| {
+                if let Some(client_id) = error.client_id() {
+                    trail.client_id = Some(client_id.to_owned());
+                }
+            })?;
     let client_id = authenticated.client.id.as_str();
     trail.client_id = Some(client_id.to_owned());
     Span::current().record("client.id", client_id);

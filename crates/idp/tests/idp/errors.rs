@@ -171,6 +171,28 @@ async fn body_over_the_limit_is_413() {
         reply.error(),
         ("invalid_request", "the request body exceeds 65536 bytes")
     );
+    // The body was never read, so the client is not authenticated; its record still names the
+    // id the Basic header claims, for whoever looks for that client's failures.
+    let records = idp.audit_records();
+    let [record] = records.as_slice() else {
+        panic!("one record expected, got {records:?}");
+    };
+    assert_eq!(record["client_id"], CHAT.0);
+}
+
+#[tokio::test]
+async fn a_refusal_before_client_authentication_without_basic_credentials_names_no_client() {
+    let idp = Idp::start();
+    let body = format!("client_id=chainlit-app&padding={}", "x".repeat(70 * 1024));
+
+    let reply = idp.send(form_request(TOKEN, Auth::None, &body)).await;
+
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let records = idp.audit_records();
+    let [record] = records.as_slice() else {
+        panic!("one record expected, got {records:?}");
+    };
+    assert!(record.get("client_id").is_none(), "{record}");
 }
 
 #[tokio::test]

@@ -330,8 +330,8 @@ async fn a_token_over_the_size_limit_is_refused_before_it_is_decoded() {
     );
 
     // The form reader bounds every token parameter, so the verifier never sees this one.
-    // The form is refused before the client is authenticated or the grant read, so the record
-    // names neither.
+    // The form is refused before the client is authenticated or the grant read: the record
+    // names the client only as its Basic header claims it, and its reasons no grant type.
     for (parameter, subject, actor) in [
         ("subject_token", token.as_str(), None),
         ("actor_token", subject.as_str(), Some(token.as_str())),
@@ -341,7 +341,7 @@ async fn a_token_over_the_size_limit_is_refused_before_it_is_decoded() {
         let described = format!("parameter `{parameter}` exceeds {MAX_TOKEN_BYTES} bytes");
         assert_answer(parameter, &reply, "invalid_request", &described);
         assert_refusal_record(parameter, &record, &token, 400);
-        assert!(record.get("client_id").is_none(), "{parameter}");
+        assert_eq!(record["client_id"], CHAT.0, "{parameter}");
         let expected = json!([format!("invalid_request: {described}")]);
         assert_eq!(record["reasons"], expected, "{parameter}");
     }
@@ -354,13 +354,13 @@ async fn a_megabyte_token_is_refused_by_the_body_limit() {
 
     let (reply, record) = exchange(&idp, &token, None).await;
 
-    // The body limit stops the request before the form is read: 413, and the record names no
-    // client and no grant type because neither was read.
+    // The body limit stops the request before the form is read: 413, and the record names
+    // the client its Basic header claims, and its reasons no grant type: the form was never read.
     let described = format!("the request body exceeds {BODY_LIMIT_BYTES} bytes");
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.error(), ("invalid_request", described.as_str()));
     assert_refusal_record("1 MB", &record, &token, 413);
-    assert!(record.get("client_id").is_none());
+    assert_eq!(record["client_id"], CHAT.0);
     assert_eq!(
         record["reasons"],
         json!([format!("invalid_request: {described}")])
