@@ -15,7 +15,11 @@
 //! * it follows the word `Bearer` (any case) and has at least 16 characters, marked
 //!   `[redacted:bearer]`;
 //! * it has at least 32 characters mixing digits, upper and lower case letters, or at least
-//!   40 hexadecimal digits: a random secret or opaque token, marked `[redacted:secret]`.
+//!   40 hexadecimal digits: a random secret or opaque token, marked `[redacted:secret]`;
+//!   except a key id: 43 base64url characters (an RFC 7638 SHA-256 thumbprint, the shape of
+//!   scopegate's `kid`s) right after the word `key` or `kid`, as the verifier's errors print
+//!   them. A `kid` is public, published in the issuer's JWKS, and the operator reading why a
+//!   token was refused needs to see which key it named.
 //!
 //! This is a safety net, not a licence: a short secret has no shape to recognise, so callers
 //! still must not pass secrets in. Identifiers scopegate itself uses (UUIDs, capability names,
@@ -113,11 +117,11 @@ impl<'de> Deserialize<'de> for AuditText {
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut redacted = String::new();
     let mut copied_up_to = 0;
-    let mut after_bearer = false;
+    let mut previous = "";
 
     for (start, word) in words(text) {
-        let marker = marker_for(word, after_bearer);
-        after_bearer = word.eq_ignore_ascii_case("bearer");
+        let marker = marker_for(word, previous);
+        previous = word;
         let Some(marker) = marker else { continue };
 
         redacted.push_str(&text[copied_up_to..start]);
@@ -148,11 +152,14 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-fn marker_for(word: &str, after_bearer: bool) -> Option<&'static str> {
+/// The marker replacing `word`, given the word before it, or `None` to keep it.
+fn marker_for(word: &str, previous: &str) -> Option<&'static str> {
     if looks_like_jwt(word) {
         Some(JWT_MARKER)
-    } else if after_bearer && word.len() >= BEARER_MIN_LEN {
+    } else if previous.eq_ignore_ascii_case("bearer") && word.len() >= BEARER_MIN_LEN {
         Some(BEARER_MARKER)
+    } else if is_named_key_id(word, previous) {
+        None
     } else if looks_like_secret(word) {
         Some(SECRET_MARKER)
     } else {
@@ -180,6 +187,17 @@ fn looks_like_secret(word: &str) -> bool {
     mixed || hex
 }
 
+/// A key id as the verifier prints one: `key <thumbprint>` or `kid <thumbprint>`, where an
+/// RFC 7638 §3 SHA-256 thumbprint is 43 base64url characters.
+fn is_named_key_id(word: &str, previous: &str) -> bool {
+    let named = previous.eq_ignore_ascii_case("key") || previous.eq_ignore_ascii_case("kid");
+    let thumbprint = word.len() == KEY_ID_LEN
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    named && thumbprint
+}
+
 fn is_token_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
@@ -195,6 +213,9 @@ fn truncate(text: &mut String) {
     text.truncate(cut);
     text.push_str(TRUNCATED_MARKER);
 }
+
+/// The length of a base64url SHA-256 digest without padding: an RFC 7638 thumbprint.
+const KEY_ID_LEN: usize = 43;
 
 /// `{"` in base64url: the first three characters of every JOSE header.
 const JOSE_HEADER_START: &str = "eyJ";
@@ -280,6 +301,35 @@ mod tests {
                     and eyJhbGciOiJFUzI1NiJ9";
 
         assert!(matches!(redact(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_thumbprint_named_as_a_key_is_kept_and_anywhere_else_redacted() {
+        let kid = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let text = format!(
+            "issuer `https://idp` has no key `{kid}`; JWKS has two keys with `kid` `{kid}`; \
+             secret {kid}; key {kid}x"
+        );
+
+        let redacted = redact(&text);
+
+        assert_eq!(
+            redacted,
+            format!(
+                "issuer `https://idp` has no key `{kid}`; JWKS has two keys with `kid` `{kid}`; \
+                 secret [redacted:secret]; key [redacted:secret]"
+            )
+        );
+    }
+
+    #[test]
+    fn a_token_named_as_a_key_is_still_redacted() {
+        let text = format!("key {JWT} and kid Bearer abcdefghijklmnopqrstu");
+
+        assert_eq!(
+            redact(&text),
+            "key [redacted:jwt] and kid Bearer [redacted:bearer]"
+        );
     }
 
     #[test]
