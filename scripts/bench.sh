@@ -108,7 +108,12 @@ for _ in $(seq 1 100); do
 done
 curl -sf "$api/readyz" >/dev/null || die "scopegate up did not become ready"
 
-memory_kib() { awk -v field="$1:" '$1 == field { print $2 }' "/proc/$up_pid/status"; }
+status_kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
+memory_kib() { status_kib "$up_pid" "$1"; }
+# Each run resets the high-water mark of the process it measures (writing 5 to clear_refs), so
+# its peak RSS is its own; scopegate's marks before each reset are kept here for the whole run.
+peaks="$work/peaks"
+: >"$peaks"
 # CPU time (user + system) the server under test has used, in microseconds.
 cpu_pid=""
 cpu_us() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / tick }' "/proc/$1/stat"; }
@@ -118,19 +123,22 @@ run() {
   local name=$1 seconds=$2 url=$3 conns=$connections
   shift 3
   if [ "${1:-}" = "--connections" ]; then conns=$2; shift 2; fi
-  local out pid=${cpu_pid:-$up_pid} before after
+  local out pid=${cpu_pid:-$up_pid} before after peak
+  memory_kib VmHWM >>"$peaks"
+  { echo 5 >"/proc/$pid/clear_refs"; } 2>/dev/null || true
   before=$(cpu_us "$pid")
   out=$(env BENCH_THREADS="$threads" "$@" \
     wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url" 2>&1) \
     || { echo "$out" >&2; die "$name: wrk failed"; }
   after=$(cpu_us "$pid")
+  peak=$(status_kib "$pid" VmHWM)
   local json
   json=$(printf '%s\n' "$out" | sed -n 's/^BENCH //p')
   [ -n "$json" ] || { echo "$out" >&2; die "$name: no result from wrk"; }
   # The server's CPU time per answered request: what a scenario costs, whatever the rate.
-  jq -c --argjson cpu $((after - before)) \
-    '. + {cpu_us_per_request: (if .requests > 0 then $cpu / .requests | round else 0 end)}' \
-    <<<"$json"
+  jq -c --argjson cpu $((after - before)) --argjson peak "$peak" \
+    '. + {cpu_us_per_request: (if .requests > 0 then $cpu / .requests | round else 0 end),
+          peak_rss_kib: $peak}' <<<"$json"
 }
 
 # measure NAME URL [ENV...]: warm-up, then the measured run, checked for errors.
@@ -143,9 +151,9 @@ measure() {
   json=$(run "$name" "$duration" "$url" "$@")
   check "$name" "$json"
   result[$name]=$json
-  printf '  %-16s %8.0f req/s  p50 %6d us  p99 %6d us  cpu %4d us/req\n' "$name" \
-    "$(jq .rps <<<"$json")" "$(jq .p50_us <<<"$json")" "$(jq .p99_us <<<"$json")" \
-    "$(jq .cpu_us_per_request <<<"$json")" >&2
+  printf '  %-16s %8.0f req/s  p50 %6d us  p99 %6d us  cpu %4d us/req  peak %3d MiB\n' \
+    "$name" "$(jq .rps <<<"$json")" "$(jq .p50_us <<<"$json")" "$(jq .p99_us <<<"$json")" \
+    "$(jq .cpu_us_per_request <<<"$json")" "$(jq '.peak_rss_kib / 1024 | floor' <<<"$json")" >&2
 }
 
 check() {
@@ -271,8 +279,9 @@ step "overload: $((overload_limit * 16)) connections at an actions API limited t
 rss_before=$(memory_kib VmRSS)
 overload=$(run "overload" "$duration" "$decision" --connections $((overload_limit * 16)) \
   BENCH_AUTH=bearer BENCH_POOL="$work/warm.pool")
-overload_hwm=$(memory_kib VmHWM)
-peak_kib=$overload_hwm
+overload_hwm=$(jq .peak_rss_kib <<<"$overload")
+memory_kib VmHWM >>"$peaks"
+peak_kib=$(sort -n "$peaks" | tail -n 1)
 sleep 2
 recovered=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$work/warm.pool")" "$decision")
 ready=$(curl -s -o /dev/null -w '%{http_code}' "$api/readyz")
@@ -303,17 +312,17 @@ report=$(
     "$connections" "$threads" "$warmup" "$duration" \
     "$(df --output=fstype "$audit_dir" | tail -1)" "$audit_lines"
   printf 'One `fdatasync` of a line on the audit log'"'"'s file system: %s.\n\n' "$fsync_probe"
-  printf '| scenario | req/s | × baseline | p50 | p99 | server CPU / request |\n'
-  printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
+  printf '| scenario | req/s | × baseline | p50 | p99 | server CPU / request | server peak RSS |\n'
+  printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
   for name in baseline exchange "obo exchange" "decision warm" "decision cold" "mcp tools/call" \
     "baseline @half" "decision @half" "client creds" "peer password"; do
     [ -n "${result[$name]:-}" ] || continue
     json=${result[$name]}
-    printf '| %s | %.0f | %s | %s ms | %s ms | %d µs |\n' "$name" "$(jq .rps <<<"$json")" \
+    printf '| %s | %.0f | %s | %s ms | %s ms | %d µs | %d MiB |\n' "$name" "$(jq .rps <<<"$json")" \
       "$(ratio "$(jq .rps <<<"$json")" "$base")" \
       "$(jq -r '.p50_us / 1000 * 100 | round / 100' <<<"$json")" \
       "$(jq -r '.p99_us / 1000 * 100 | round / 100' <<<"$json")" \
-      "$(jq .cpu_us_per_request <<<"$json")"
+      "$(jq .cpu_us_per_request <<<"$json")" "$(jq '.peak_rss_kib / 1024 | floor' <<<"$json")"
   done
   printf '\n| target | measured | |\n| --- | ---: | --- |\n'
   x=$(ratio "$(rps exchange)" "$base")
