@@ -63,7 +63,9 @@ work=$(mktemp -d)
 # BENCH_AUDIT_DIR puts the audit log on another file system (say /dev/shm, to see what the
 # disk's sync costs); by default it is beside the rest, on the disk.
 audit_dir="$work/logs"
-if [ -n "${BENCH_AUDIT_DIR:-}" ]; then audit_dir=$(mktemp -d "$BENCH_AUDIT_DIR/scopegate-bench.XXXXXX"); fi
+if [ -n "${BENCH_AUDIT_DIR:-}" ]; then
+  audit_dir=$(mktemp -d --tmpdir="$BENCH_AUDIT_DIR")
+fi
 audit_log="$audit_dir/audit.jsonl"
 up_pid=""
 peer_pid=""
@@ -116,7 +118,9 @@ peaks="$work/peaks"
 : >"$peaks"
 # CPU time (user + system) the server under test has used, in microseconds.
 cpu_pid=""
-cpu_us() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / tick }' "/proc/$1/stat"; }
+cpu_us() {
+  awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000000 / tick }' "/proc/$1/stat"
+}
 
 # run NAME SECONDS URL [ENV...]: one wrk run; prints its BENCH json, fails on any error.
 run() {
@@ -305,21 +309,29 @@ added_p99=$(( $(jq .p99_us <<<"${result[decision @half]}") - $(jq .p99_us <<<"${
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 machine="$(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr), $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo)"
 
+# A paragraph of the report, wrapped at 96 columns like the rest of docs/.
+paragraph() { fold -s -w 96 | sed 's/ *$//'; printf '\n'; }
+
 report=$(
   printf '### %s: `scripts/bench.sh`\n\n' "$(date -u +%Y-%m-%d)"
-  printf 'Machine: %s. Commit `%s`. wrk %s, %d connection(s) on %d thread(s); %d s warm-up, %d s measured; durable audit on %s (%d records written, chain verified).\n\n' \
-    "$machine" "$(git -C "$root" rev-parse --short HEAD)" "$(wrk -v 2>&1 | awk 'NR==1 { print $2 }')" \
-    "$connections" "$threads" "$warmup" "$duration" \
-    "$(df --output=fstype "$audit_dir" | tail -1)" "$audit_lines"
-  printf 'One `fdatasync` of a line on the audit log'"'"'s file system: %s.\n\n' "$fsync_probe"
+  {
+    printf 'Machine: %s. Commit `%s`. wrk %s, ' "$machine" \
+      "$(git -C "$root" rev-parse --short HEAD)" "$(wrk -v 2>&1 | awk 'NR==1 { print $2 }')"
+    printf '%d connection(s) on %d thread(s); %d s warm-up, %d s measured; ' \
+      "$connections" "$threads" "$warmup" "$duration"
+    printf 'durable audit on %s (%d records written, chain verified).\n' \
+      "$(df --output=fstype "$audit_dir" | tail -1)" "$audit_lines"
+  } | paragraph
+  printf 'One `fdatasync` of a line on the audit log'"'"'s file system: %s.\n' "$fsync_probe" \
+    | paragraph
   printf '| scenario | req/s | × baseline | p50 | p99 | server CPU / request | server peak RSS |\n'
   printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
   for name in baseline exchange "obo exchange" "decision warm" "decision cold" "mcp tools/call" \
     "baseline @half" "decision @half" "client creds" "peer password"; do
     [ -n "${result[$name]:-}" ] || continue
     json=${result[$name]}
-    printf '| %s | %.0f | %s | %s ms | %s ms | %d µs | %d MiB |\n' "$name" "$(jq .rps <<<"$json")" \
-      "$(ratio "$(jq .rps <<<"$json")" "$base")" \
+    printf '| %s | %.0f | %s | %s ms | %s ms | %d µs | %d MiB |\n' "$name" \
+      "$(jq .rps <<<"$json")" "$(ratio "$(jq .rps <<<"$json")" "$base")" \
       "$(jq -r '.p50_us / 1000 * 100 | round / 100' <<<"$json")" \
       "$(jq -r '.p99_us / 1000 * 100 | round / 100' <<<"$json")" \
       "$(jq .cpu_us_per_request <<<"$json")" "$(jq '.peak_rss_kib / 1024 | floor' <<<"$json")"
@@ -333,16 +345,22 @@ report=$(
   printf '| decision warm ≥ 0.40 × baseline | %s | %s |\n' "$x" "$(verdict "$x >= 0.40")"
   printf '| added p99 at half peak ≤ 2 ms | %.2f ms | %s |\n' "$(jq -n "$added_p99 / 1000")" \
     "$(verdict "$added_p99 <= 2000")"
-  printf '| peak RSS ≤ 100 MB (whole run, overload included) | %d MiB | %s |\n' $((peak_kib / 1024)) \
-    "$(verdict "$peak_kib <= 97656")"
+  printf '| peak RSS ≤ 100 MB (whole run, overload included) | %d MiB | %s |\n' \
+    $((peak_kib / 1024)) "$(verdict "$peak_kib <= 97656")"
   if [ -n "$peer_version" ]; then
     x=$(ratio "$(rps 'client creds')" "$(rps 'peer password')")
     printf '| client_credentials vs oauth2-mock-server %s password grant (ES256) | %s × | |\n' \
       "$peer_version" "$x"
   fi
-  printf '\nOverload (`[limits.api] max_in_flight = %d`, %d connections for %d s): %d answers, %d of them 503; peak RSS %d MiB; RSS %d MiB before and %d MiB two seconds after; the next call answered %s.\n' \
-    "$overload_limit" $((overload_limit * 16)) "$duration" "$(jq .requests <<<"$overload")" \
-    "$shed" $((overload_hwm / 1024)) $((rss_before / 1024)) $((rss_after / 1024)) "$recovered"
+  printf '\n'
+  {
+    printf 'Overload (`[limits.api] max_in_flight = %d`, %d connections for %d s): ' \
+      "$overload_limit" $((overload_limit * 16)) "$duration"
+    printf '%d answers, %d of them 503; peak RSS %d MiB; ' \
+      "$(jq .requests <<<"$overload")" "$shed" $((overload_hwm / 1024))
+    printf 'RSS %d MiB before and %d MiB two seconds after; the next call answered %s.\n' \
+      $((rss_before / 1024)) $((rss_after / 1024)) "$recovered"
+  } | paragraph
 )
 printf '\n%s\n' "$report"
 if [ "${BENCH_APPEND:-1}" != "0" ]; then
