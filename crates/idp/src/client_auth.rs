@@ -161,7 +161,8 @@ impl fmt::Debug for AuthenticatedClient<'_> {
 
 /// The client id an `Authorization: Basic` header claims, unchecked: for the audit record of
 /// a request refused before its client could be authenticated (an oversized or malformed
-/// body). `None` when the header is absent or not well-formed Basic credentials.
+/// body, a missing grant type). `None` when the header is absent or not well-formed Basic
+/// credentials.
 #[must_use]
 pub fn claimed_client_id(authorization: Option<&[u8]>) -> Option<String> {
     decode_basic(authorization?)

@@ -133,10 +133,33 @@ async fn identify<'s>(
     trail: &mut Trail,
     request: Request,
 ) -> Result<(OAuthRequest, GrantType, AuthenticatedClient<'s>), IdpError> {
-    // Kept for the record should the request fail before its client is authenticated; a
-    // claim only, replaced by the authenticated id (or the id the failure names) below.
-    let claimed = request.headers().get(header::AUTHORIZATION);
-    trail.client_id = client_auth::claimed_client_id(claimed.map(HeaderValue::as_bytes));
+    let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+    let (request, grant) = match read_grant(state, trail, request).await {
+        Ok(read) => read,
+        Err(error) => {
+            // Refused before its client could be authenticated: the record names the id the
+            // Basic header claims, unchecked. Only a failed request decodes the header here.
+            let claimed = authorization.as_ref().map(HeaderValue::as_bytes);
+            trail.client_id = client_auth::claimed_client_id(claimed);
+            return Err(error);
+        }
+    };
+
+    let authenticated =
+        client_auth::authenticate(state.directory(), request.authorization(), &request.form)
+            .inspect_err(|error| trail.client_id = error.client_id().map(str::to_owned))?;
+    let client_id = authenticated.client.id.as_str();
+    trail.client_id = Some(client_id.to_owned());
+    Span::current().record("client.id", client_id);
+    Ok((request, grant, authenticated))
+}
+
+/// Reads the form and its grant type, which the configuration must allow.
+async fn read_grant(
+    state: &IdpState,
+    trail: &mut Trail,
+    request: Request,
+) -> Result<(OAuthRequest, GrantType), IdpError> {
     let request = read_form(request).await?;
     let grant: GrantType = request.required("grant_type")?.parse()?;
     trail.grant = Some(grant);
@@ -145,18 +168,7 @@ async fn identify<'s>(
     if grant == GrantType::Password && !state.config().development_mode {
         return Err(IdpError::PasswordGrantDisabled);
     }
-
-    let authenticated =
-        client_auth::authenticate(state.directory(), request.authorization(), &request.form)
-            .inspect_err(|error| {
-                if let Some(client_id) = error.client_id() {
-                    trail.client_id = Some(client_id.to_owned());
-                }
-            })?;
-    let client_id = authenticated.client.id.as_str();
-    trail.client_id = Some(client_id.to_owned());
-    Span::current().record("client.id", client_id);
-    Ok((request, grant, authenticated))
+    Ok((request, grant))
 }
 
 /// What an authenticated request is charged to: a confidential client by its id alone, a
