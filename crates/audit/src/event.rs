@@ -400,7 +400,19 @@ impl AuditEventBuilder {
     ///
     /// [`TokenTimeError`] if a time is outside the years 0000 to 9999 or `exp` is before
     /// `iat`; the builder is consumed, as such a token should not have passed verification.
+    /// [`set_token`](Self::set_token) keeps the builder instead.
     pub fn token(mut self, token: &TokenFacts<'_>) -> Result<Self, TokenTimeError> {
+        self.set_token(token)?;
+        Ok(self)
+    }
+
+    /// Records what the audit log keeps about a token, as [`token`](Self::token) does, in
+    /// place.
+    ///
+    /// # Errors
+    ///
+    /// As [`token`](Self::token); the builder is then left as it was.
+    pub fn set_token(&mut self, token: &TokenFacts<'_>) -> Result<(), TokenTimeError> {
         let claim_time = |claim, value| {
             ClaimTime::from_unix(value)
                 .map_err(|source| TokenTimeError::OutOfRange { claim, source })
@@ -431,7 +443,7 @@ impl AuditEventBuilder {
         event.token_ttl_seconds = Some(ttl);
         event.auth_time = auth_time;
         event.mfa_verified = Some(token.mfa_verified);
-        Ok(self)
+        Ok(())
     }
 
     /// Sets the audiences.
