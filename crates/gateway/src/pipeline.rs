@@ -13,8 +13,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
 use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use scopegate_audit::{AuditError, Outcome};
@@ -26,7 +26,7 @@ use tracing::Instrument;
 use crate::args::{self, ArgumentError};
 use crate::auth;
 use crate::capability::{Capability, CapabilityName, RevocationCheck};
-use crate::connector::ConnectorCall;
+use crate::connector::{Answer, ConnectorCall};
 use crate::error::ApiError;
 use crate::org::resolve_target;
 use crate::record::{Ending, Trail};
@@ -47,7 +47,7 @@ pub(crate) struct IncomingCall {
 /// A call the connector performed.
 #[derive(Debug)]
 struct Performed {
-    result: Value,
+    result: Answer,
     policies: Vec<PolicyName>,
 }
 
@@ -330,8 +330,9 @@ fn audit_failure(error: AuditError) -> ApiError {
     }
 }
 
-fn success(result: Value, request_id: &RequestId) -> Response {
-    let mut response = Json(result).into_response();
+fn success(result: Answer, request_id: &RequestId) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    let mut response = ([(CONTENT_TYPE, json)], result.to_bytes()).into_response();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

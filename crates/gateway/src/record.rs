@@ -90,10 +90,9 @@ fn with_token(
     };
     // A verified token has representable times and `exp` after `iat`; should one not, the
     // record keeps its id rather than losing the whole event.
-    let builder = match builder.clone().token(&facts) {
-        Ok(with_facts) => with_facts,
-        Err(_) => builder.token_id(&claims.jti),
-    };
+    if builder.set_token(&facts).is_err() {
+        builder = builder.token_id(&claims.jti);
+    }
     builder
         .audience(claims.aud.iter())
         .scope(claims.scope.iter().map(Scope::as_str))

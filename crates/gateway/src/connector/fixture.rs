@@ -8,7 +8,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ConnectorCall, ConnectorError};
+use super::{Answer, ConnectorCall, ConnectorError};
 use crate::org::OrgDirectory;
 
 /// The embedded fixture data set.
@@ -97,11 +97,14 @@ impl WorkdayFixture {
                 return Err(FixtureError::DuplicatePay { employee_id: id });
             }
         }
-        let data = Dataset {
+        let mut data = Dataset {
             organization: file.organization,
             employees,
             compensation,
+            profiles: BTreeMap::new(),
+            pay: BTreeMap::new(),
         };
+        data.encode_answers();
         Ok(Self {
             data: RwLock::new(data),
         })
@@ -123,7 +126,7 @@ impl WorkdayFixture {
         &self,
         action: Action,
         call: &ConnectorCall<'_>,
-    ) -> Result<Value, ConnectorError> {
+    ) -> Result<Answer, ConnectorError> {
         let employee_id = call.argument("employee_id").unwrap_or(call.subject);
         match action {
             Action::GetEmployee => self.get_employee(employee_id),
@@ -133,29 +136,15 @@ impl WorkdayFixture {
         }
     }
 
-    fn get_employee(&self, employee_id: &str) -> Result<Value, ConnectorError> {
+    fn get_employee(&self, employee_id: &str) -> Result<Answer, ConnectorError> {
         let data = self.read();
-        let employee = data.employee(employee_id)?;
-        let mut profile = serde_json::to_value(employee).unwrap_or(Value::Null);
-        if let Value::Object(fields) = &mut profile {
-            fields.insert("name".to_owned(), employee.full_name().into());
-            fields.insert(
-                "organization".to_owned(),
-                data.organization.name.clone().into(),
-            );
-            let manager = employee
-                .manager_id
-                .as_ref()
-                .and_then(|id| data.employees.get(id));
-            fields.insert(
-                "manager".to_owned(),
-                manager.map_or(Value::Null, Employee::summary),
-            );
-        }
-        Ok(profile)
+        data.profiles
+            .get(employee_id)
+            .cloned()
+            .ok_or_else(|| not_found(employee_id))
     }
 
-    fn list_direct_reports(&self, employee_id: &str) -> Result<Value, ConnectorError> {
+    fn list_direct_reports(&self, employee_id: &str) -> Result<Answer, ConnectorError> {
         let data = self.read();
         let manager = data.employee(employee_id)?;
         let reports: Vec<Value> = data
@@ -164,35 +153,30 @@ impl WorkdayFixture {
             .filter(|e| e.manager_id.as_deref() == Some(employee_id))
             .map(Employee::summary)
             .collect();
-        Ok(json!({
+        Ok(Answer::from_value(&json!({
             "manager": manager.summary(),
             "count": reports.len(),
             "direct_reports": reports,
-        }))
+        })))
     }
 
-    fn get_compensation(&self, employee_id: &str) -> Result<Value, ConnectorError> {
+    fn get_compensation(&self, employee_id: &str) -> Result<Answer, ConnectorError> {
         let data = self.read();
-        let employee = data.employee(employee_id)?;
-        let Some(pay) = data.compensation.get(employee_id) else {
+        data.employee(employee_id)?;
+        data.pay.get(employee_id).cloned().ok_or_else(|| {
             let employee_id = employee_id.to_owned();
-            return Err(ConnectorError::NotFound {
+            ConnectorError::NotFound {
                 what: "compensation record",
                 employee_id,
-            });
-        };
-        let mut answer = serde_json::to_value(pay).unwrap_or(Value::Null);
-        if let Value::Object(fields) = &mut answer {
-            fields.insert("name".to_owned(), employee.full_name().into());
-        }
-        Ok(answer)
+            }
+        })
     }
 
     fn update_contact_info(
         &self,
         employee_id: &str,
         call: &ConnectorCall<'_>,
-    ) -> Result<Value, ConnectorError> {
+    ) -> Result<Answer, ConnectorError> {
         let mut data = self.write();
         let employee = data.employee_mut(employee_id)?;
 
@@ -210,7 +194,7 @@ impl WorkdayFixture {
             value.clone_into(slot);
             updated.push(field);
         }
-        Ok(json!({
+        let answer = Answer::from_value(&json!({
             "employee_id": employee.employee_id,
             "updated": updated,
             "contact": {
@@ -219,7 +203,12 @@ impl WorkdayFixture {
                 "personal_email": employee.personal_email,
                 "home_address": employee.home_address,
             },
-        }))
+        }));
+        // Contact details appear only in the person's own profile: the summaries other
+        // profiles embed (a manager's) do not carry them.
+        let employee_id = employee.employee_id.clone();
+        data.encode_profile(&employee_id);
+        Ok(answer)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Dataset> {
@@ -278,9 +267,58 @@ struct Dataset {
     organization: Organization,
     employees: BTreeMap<String, Employee>,
     compensation: BTreeMap<String, Compensation>,
+    /// The `get_employee` answer of every employee, encoded once and again after a change.
+    profiles: BTreeMap<String, Answer>,
+    /// The `get_compensation` answer of every pay record; pay never changes.
+    pay: BTreeMap<String, Answer>,
 }
 
 impl Dataset {
+    /// Encodes the answers kept ready: every profile and every pay record.
+    fn encode_answers(&mut self) {
+        let ids: Vec<String> = self.employees.keys().cloned().collect();
+        for id in &ids {
+            self.encode_profile(id);
+        }
+        self.pay = self
+            .compensation
+            .iter()
+            .filter_map(|(id, pay)| {
+                let employee = self.employees.get(id)?;
+                let mut answer = serde_json::to_value(pay).unwrap_or(Value::Null);
+                if let Value::Object(fields) = &mut answer {
+                    fields.insert("name".to_owned(), employee.full_name().into());
+                }
+                Some((id.clone(), Answer::from_value(&answer)))
+            })
+            .collect();
+    }
+
+    /// Encodes the profile of `employee_id` again, from the employee's current record.
+    fn encode_profile(&mut self, employee_id: &str) {
+        let Some(employee) = self.employees.get(employee_id) else {
+            return;
+        };
+        let mut profile = serde_json::to_value(employee).unwrap_or(Value::Null);
+        if let Value::Object(fields) = &mut profile {
+            fields.insert("name".to_owned(), employee.full_name().into());
+            fields.insert(
+                "organization".to_owned(),
+                self.organization.name.clone().into(),
+            );
+            let manager = employee
+                .manager_id
+                .as_ref()
+                .and_then(|id| self.employees.get(id));
+            fields.insert(
+                "manager".to_owned(),
+                manager.map_or(Value::Null, Employee::summary),
+            );
+        }
+        let answer = Answer::from_value(&profile);
+        self.profiles.insert(employee_id.to_owned(), answer);
+    }
+
     fn employee(&self, employee_id: &str) -> Result<&Employee, ConnectorError> {
         self.employees
             .get(employee_id)

@@ -11,7 +11,7 @@ use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{ConnectorCall, ConnectorError};
+use super::{Answer, ConnectorCall, ConnectorError};
 use crate::capability::{CapabilityProblem, SecretLookup};
 
 /// The timeout of an upstream call unless its `timeout_ms` says otherwise.
@@ -188,7 +188,7 @@ impl HttpUpstream {
     /// [`ConnectorError::Timeout`] past the timeout, [`ConnectorError::Status`] for a status
     /// other than 2xx, [`ConnectorError::Transport`] when unreachable, and
     /// [`ConnectorError::Body`] for an answer that is too large or not JSON.
-    pub async fn perform(&self, call: &ConnectorCall<'_>) -> Result<Value, ConnectorError> {
+    pub async fn perform(&self, call: &ConnectorCall<'_>) -> Result<Answer, ConnectorError> {
         // The client's own timeout covers connecting, sending and reading the body; the outer
         // one also bounds anything the client does not time, so no call can hang.
         let exchange = self.exchange(call);
@@ -198,7 +198,7 @@ impl HttpUpstream {
         }
     }
 
-    async fn exchange(&self, call: &ConnectorCall<'_>) -> Result<Value, ConnectorError> {
+    async fn exchange(&self, call: &ConnectorCall<'_>) -> Result<Answer, ConnectorError> {
         let capability = call.capability;
         let url = format!(
             "{}/{}/{}",
@@ -237,9 +237,10 @@ impl HttpUpstream {
             body.extend_from_slice(&chunk);
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Object(Map::new()));
+            return Ok(Answer::from_value(&Value::Object(Map::new())));
         }
-        serde_json::from_slice(&body).map_err(|_| self.bad_body("a body that is not JSON"))
+        // Passed on as it came, once it is known to be one JSON document.
+        Answer::from_json(body.into()).map_err(|_| self.bad_body("a body that is not JSON"))
     }
 
     fn failed(&self, error: reqwest::Error) -> ConnectorError {

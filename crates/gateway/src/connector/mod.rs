@@ -7,6 +7,7 @@ pub mod http;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use serde_json::{Map, Value};
 
 use crate::capability::{CapabilityName, WORKDAY_FIXTURE};
@@ -41,11 +42,59 @@ impl Connector {
         &self,
         fixture: &WorkdayFixture,
         call: &ConnectorCall<'_>,
-    ) -> Result<Value, ConnectorError> {
+    ) -> Result<Answer, ConnectorError> {
         match self {
             Self::WorkdayFixture(action) => fixture.perform(*action, call),
             Self::Http(upstream) => upstream.perform(call).await,
         }
+    }
+}
+
+/// What a connector answered: one JSON document, already encoded.
+///
+/// The fixture keeps the answers it gives most often encoded, and an upstream's answer is
+/// checked and passed on as it came, so the answer to a call is not decoded and encoded
+/// again on its way to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer(Bytes);
+
+impl Answer {
+    /// Encodes `value`.
+    #[must_use]
+    pub fn from_value(value: &Value) -> Self {
+        // A `Value` always encodes: its map keys are strings.
+        Self(Bytes::from(value.to_string()))
+    }
+
+    /// Takes `bytes` as they are, if they hold exactly one JSON document.
+    ///
+    /// # Errors
+    ///
+    /// The parser's error when they do not.
+    pub fn from_json(bytes: Bytes) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// The encoded document.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The encoded document, shared without copying.
+    #[must_use]
+    pub fn to_bytes(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    /// The document decoded, for callers that look inside it.
+    ///
+    /// # Errors
+    ///
+    /// None in practice: an `Answer` holds valid JSON by construction.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.0)
     }
 }
 
