@@ -157,7 +157,7 @@ pub use text::{AuditText, redact};
 pub use verify::{
     BreakKind, ChainBreak, VerifyError, VerifyReport, VerifyWarning, verify, verify_file,
 };
-pub use writer::{Ack, AuditLog, Receipt, WriterConfig};
+pub use writer::{Ack, AuditLog, Gather, Receipt, WriterConfig};
 
 /// Where the log lives unless configured otherwise (DESIGN §7), relative to the working
 /// directory.

@@ -18,7 +18,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use scopegate_audit::{
-    AuditError, AuditEvent, AuditLog, EventType, Faults, FileOpenError, MAX_LINE_BYTES,
+    AuditError, AuditEvent, AuditLog, EventType, Faults, FileOpenError, Gather, MAX_LINE_BYTES,
     MemoryStorage, OpenError, Storage, StorageOp, WriterConfig, read_records, verify, verify_file,
 };
 use support::{PATIENCE, decision, instrument, lines};
@@ -194,6 +194,43 @@ async fn a_lone_record_is_committed_when_the_linger_ends() {
     let receipt = tokio::time::timeout(PATIENCE, log.append(decision("EMP001"))).await;
 
     assert_eq!(receipt.expect("the linger never ended").unwrap().seq, 1);
+}
+
+#[test]
+fn a_steady_stream_is_gathered_into_fewer_syncs() {
+    let config = WriterConfig {
+        gather: Some(Gather {
+            target_records: 4,
+            max_wait: Duration::from_millis(50),
+        }),
+        ..WriterConfig::default()
+    };
+    let (storage, controls) = instrument(MemoryStorage::new());
+    let log = AuditLog::with_storage(storage, config).unwrap();
+
+    // A record every millisecond, each waited for only at the end: with no other records
+    // queued during a sync, only gathering can put two in one batch.
+    let acks: Vec<_> = (0..200)
+        .map(|index| {
+            std::thread::sleep(Duration::from_millis(1));
+            log.try_append(decision(&format!("EMP{index:03}"))).unwrap()
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for ack in acks {
+        runtime.block_on(ack).unwrap();
+    }
+
+    let batches = controls.appends();
+    assert_eq!(batches.iter().sum::<usize>(), 200);
+    assert!(
+        batches.len() < 100,
+        "{} syncs for 200 records: {batches:?}",
+        batches.len()
+    );
 }
 
 #[tokio::test]
