@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use scopegate_audit::{Gather, WriterConfig};
 use scopegate_token::Algorithm;
 use serde::Deserialize;
 
@@ -187,13 +188,125 @@ impl Default for KeysConfig {
 pub struct AuditConfig {
     /// The JSONL file records are appended to.
     pub path: PathBuf,
+    /// `[audit.gather]`: how the writer waits for a fuller batch before a sync.
+    pub gather: GatherConfig,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("logs/audit.jsonl"),
+            gather: GatherConfig::default(),
         }
+    }
+}
+
+impl AuditConfig {
+    /// How the audit writer groups records.
+    #[must_use]
+    pub fn writer(&self) -> WriterConfig {
+        WriterConfig {
+            gather: self.gather.gather(),
+            ..WriterConfig::default()
+        }
+    }
+}
+
+/// `[audit.gather]`: when records arrive steadily but slowly, the audit writer waits once for
+/// up to `records` of them, at most `max_wait_us` (docs/audit.md). `records` of 0 or 1, or a
+/// `max_wait_us` of 0, turns the wait off.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "RawGather")]
+pub struct GatherConfig {
+    records: usize,
+    max_wait_us: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawGather {
+    records: usize,
+    max_wait_us: u64,
+}
+
+impl Default for RawGather {
+    fn default() -> Self {
+        let Gather {
+            target_records,
+            max_wait,
+        } = Gather::default();
+        Self {
+            records: target_records,
+            // 400 µs fits.
+            max_wait_us: u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// An `[audit.gather]` value out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GatherOutOfRange {
+    /// More records than one batch holds.
+    #[error("`records` must be at most {max} (one batch of the audit writer), not {value}",
+        max = GatherConfig::MAX_RECORDS)]
+    Records {
+        /// The value given.
+        value: usize,
+    },
+    /// A wait long enough to stall every request.
+    #[error("`max_wait_us` must be at most {max} (100 ms), not {value}",
+        max = GatherConfig::MAX_WAIT_US)]
+    MaxWait {
+        /// The value given.
+        value: u64,
+    },
+}
+
+impl GatherConfig {
+    /// The writer's batch limit.
+    pub const MAX_RECORDS: usize = 512;
+    /// 100 ms: the longest wait accepted.
+    pub const MAX_WAIT_US: u64 = 100_000;
+
+    /// The writer's setting; `None` when waiting is off.
+    #[must_use]
+    pub fn gather(self) -> Option<Gather> {
+        (self.records > 1 && self.max_wait_us > 0).then(|| Gather {
+            target_records: self.records,
+            max_wait: Duration::from_micros(self.max_wait_us),
+        })
+    }
+}
+
+impl Default for GatherConfig {
+    fn default() -> Self {
+        let RawGather {
+            records,
+            max_wait_us,
+        } = RawGather::default();
+        Self {
+            records,
+            max_wait_us,
+        }
+    }
+}
+
+impl TryFrom<RawGather> for GatherConfig {
+    type Error = GatherOutOfRange;
+
+    fn try_from(raw: RawGather) -> Result<Self, Self::Error> {
+        if raw.records > Self::MAX_RECORDS {
+            return Err(GatherOutOfRange::Records { value: raw.records });
+        }
+        if raw.max_wait_us > Self::MAX_WAIT_US {
+            return Err(GatherOutOfRange::MaxWait {
+                value: raw.max_wait_us,
+            });
+        }
+        Ok(Self {
+            records: raw.records,
+            max_wait_us: raw.max_wait_us,
+        })
     }
 }
 
@@ -615,6 +728,43 @@ mod tests {
         assert_eq!(config.limits.token_endpoint.burst.get(), 5);
         assert_eq!(config.limits.token_endpoint.per_second.get(), 1000);
         assert_eq!(config.limits.password_grant.burst.get(), 10);
+    }
+
+    #[test]
+    fn the_audit_writer_waits_for_a_fuller_batch_as_configured_or_not_at_all() {
+        let default = Config::parse("", Path::new("sg.toml")).unwrap();
+        assert_eq!(default.audit.writer().gather, Some(Gather::default()));
+
+        let text = "[audit.gather]\nrecords = 16\nmax_wait_us = 1000\n";
+        let tuned = Config::parse(text, Path::new("sg.toml")).unwrap();
+        let expected = Gather {
+            target_records: 16,
+            max_wait: Duration::from_millis(1),
+        };
+        assert_eq!(tuned.audit.writer().gather, Some(expected));
+
+        for off in ["records = 1", "records = 0", "max_wait_us = 0"] {
+            let text = format!("[audit.gather]\n{off}\n");
+            let config = Config::parse(&text, Path::new("sg.toml")).unwrap();
+            assert_eq!(config.audit.writer().gather, None, "{off}");
+        }
+    }
+
+    #[test]
+    fn an_audit_gather_out_of_range_is_refused_naming_the_limit() {
+        let cases = [
+            ("records = 513", "`records` must be at most 512"),
+            (
+                "max_wait_us = 100001",
+                "`max_wait_us` must be at most 100000 (100 ms)",
+            ),
+            ("wait = 3", "unknown field `wait`"),
+        ];
+        for (line, message) in cases {
+            let text = format!("[audit.gather]\n{line}\n");
+            let err = Config::parse(&text, Path::new("sg.toml")).unwrap_err();
+            assert!(format!("{err:#}").contains(message), "{line}: {err:#}");
+        }
     }
 
     #[test]

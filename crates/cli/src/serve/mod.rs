@@ -70,12 +70,13 @@ impl Shared {
     ///
     /// The log cannot be opened, for instance because another process holds it.
     pub fn open(config: Config) -> anyhow::Result<Self> {
-        let audit = AuditLog::open(&config.audit.path, Default::default()).with_context(|| {
-            format!(
-                "cannot open the audit log `{}`",
-                config.audit.path.display()
-            )
-        })?;
+        let audit =
+            AuditLog::open(&config.audit.path, config.audit.writer()).with_context(|| {
+                format!(
+                    "cannot open the audit log `{}`",
+                    config.audit.path.display()
+                )
+            })?;
         Ok(Self {
             config,
             clock: Arc::new(SystemClock),
