@@ -22,7 +22,9 @@
 # Environment: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (wrk threads, default 1), BENCH_PORT (first of
 # four ports, default 19100), BENCH_APPEND (0: do not touch docs/BENCHMARKS.md), BENCH_PEER
-# (0: skip the npm peer), BENCH_AUDIT_DIR (a directory for the audit log, e.g. /dev/shm).
+# (0: skip the npm peer), BENCH_AUDIT_DIR (a directory for the audit log, e.g. /dev/shm),
+# BENCH_PIN (the CPUs wrk is confined to, as taskset takes them; default the last CPU on a
+# machine with two or more; "off" leaves wrk wherever the kernel puts it).
 # Exits non-zero when a request fails or a scenario cannot run; the targets of
 # docs/BENCHMARKS.md are reported, not enforced.
 set -euo pipefail
@@ -33,6 +35,21 @@ duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-2}
 connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-1}
+# On a small machine the kernel tends to stack the load generator on the CPU where the server's
+# workers already run while another sits partly idle, and where it puts them changes from run
+# to run (docs/BENCHMARKS.md). Confining wrk to one CPU makes runs repeatable; the server is
+# never confined.
+pin=()
+pin_cpus=off
+[ "$(nproc)" -ge 2 ] && pin_cpus=$(($(nproc) - 1))
+pin_cpus=${BENCH_PIN:-$pin_cpus}
+if [ "$pin_cpus" != off ]; then
+  command -v taskset >/dev/null 2>&1 \
+    || { echo "bench.sh: needs taskset to pin wrk (util-linux), or BENCH_PIN=off" >&2; exit 1; }
+  pin=(taskset -c "$pin_cpus")
+fi
+pin_note=""
+[ "$pin_cpus" = off ] || pin_note=" confined to CPU $pin_cpus"
 port=${BENCH_PORT:-19100}
 lua="$root/scripts/bench/load.lua"
 idp="http://127.0.0.1:$port"
@@ -132,7 +149,7 @@ run() {
   { echo 5 >"/proc/$pid/clear_refs"; } 2>/dev/null || true
   before=$(cpu_us "$pid")
   out=$(env BENCH_THREADS="$threads" "$@" \
-    wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url" 2>&1) \
+    "${pin[@]}" wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$lua" "$url" 2>&1) \
     || { echo "$out" >&2; die "$name: wrk failed"; }
   after=$(cpu_us "$pid")
   peak=$(status_kib "$pid" VmHWM)
@@ -317,8 +334,8 @@ report=$(
   {
     printf 'Machine: %s. Commit `%s`. wrk %s, ' "$machine" \
       "$(git -C "$root" rev-parse --short HEAD)" "$(wrk -v 2>&1 | awk 'NR==1 { print $2 }')"
-    printf '%d connection(s) on %d thread(s); %d s warm-up, %d s measured; ' \
-      "$connections" "$threads" "$warmup" "$duration"
+    printf '%d connection(s) on %d thread(s)%s; %d s warm-up, %d s measured; ' \
+      "$connections" "$threads" "$pin_note" "$warmup" "$duration"
     printf 'durable audit on %s (%d records written, chain verified).\n' \
       "$(df --output=fstype "$audit_dir" | tail -1)" "$audit_lines"
   } | paragraph
