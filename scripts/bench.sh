@@ -318,7 +318,7 @@ audit_lines=$(wc -l <"$audit_log")
   || die "audit verify failed after the run"
 
 # --- the report ------------------------------------------------------------------------------
-ratio() { jq -n --argjson a "$1" --argjson b "$2" '$a / $b * 100 | round / 100'; }
+ratio() { jq -n --argjson a "$1" --argjson b "$2" '$a / $b * 1000 | round / 1000'; }
 rps() { jq .rps <<<"${result[$1]}"; }
 base=$(rps baseline)
 verdict() { if jq -en "$1" >/dev/null; then echo met; else echo MISSED; fi; }
