@@ -215,14 +215,12 @@ impl AuditConfig {
 /// `[audit.gather]`: when records arrive steadily but slowly, the audit writer waits once for
 /// up to `records` of them, at most `max_wait_us` (docs/audit.md). `records` of 0 or 1, or a
 /// `max_wait_us` of 0, turns the wait off.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "RawGather")]
-pub struct GatherConfig {
-    records: usize,
-    max_wait_us: u64,
-}
+pub struct GatherConfig(RawGather);
 
-#[derive(Deserialize)]
+/// The table as written, checked by `TryFrom` before it becomes a [`GatherConfig`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 struct RawGather {
     records: usize,
@@ -231,14 +229,11 @@ struct RawGather {
 
 impl Default for RawGather {
     fn default() -> Self {
-        let Gather {
-            target_records,
-            max_wait,
-        } = Gather::default();
+        let gather = Gather::default();
         Self {
-            records: target_records,
+            records: gather.target_records,
             // 400 µs fits.
-            max_wait_us: u64::try_from(max_wait.as_micros()).unwrap_or(u64::MAX),
+            max_wait_us: u64::try_from(gather.max_wait.as_micros()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -271,23 +266,14 @@ impl GatherConfig {
     /// The writer's setting; `None` when waiting is off.
     #[must_use]
     pub fn gather(self) -> Option<Gather> {
-        (self.records > 1 && self.max_wait_us > 0).then(|| Gather {
-            target_records: self.records,
-            max_wait: Duration::from_micros(self.max_wait_us),
-        })
-    }
-}
-
-impl Default for GatherConfig {
-    fn default() -> Self {
         let RawGather {
             records,
             max_wait_us,
-        } = RawGather::default();
-        Self {
-            records,
-            max_wait_us,
-        }
+        } = self.0;
+        (records > 1 && max_wait_us > 0).then(|| Gather {
+            target_records: records,
+            max_wait: Duration::from_micros(max_wait_us),
+        })
     }
 }
 
@@ -303,10 +289,7 @@ impl TryFrom<RawGather> for GatherConfig {
                 value: raw.max_wait_us,
             });
         }
-        Ok(Self {
-            records: raw.records,
-            max_wait_us: raw.max_wait_us,
-        })
+        Ok(Self(raw))
     }
 }
 
