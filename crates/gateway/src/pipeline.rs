@@ -332,7 +332,7 @@ fn audit_failure(error: AuditError) -> ApiError {
 
 fn success(result: Answer, request_id: &RequestId) -> Response {
     let json = HeaderValue::from_static("application/json");
-    let mut response = ([(CONTENT_TYPE, json)], result.to_bytes()).into_response();
+    let mut response = ([(CONTENT_TYPE, json)], result.into_bytes()).into_response();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

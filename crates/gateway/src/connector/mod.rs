@@ -76,16 +76,10 @@ impl Answer {
         Ok(Self(bytes))
     }
 
-    /// The encoded document.
+    /// The encoded document, for a response body.
     #[must_use]
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The encoded document, shared without copying.
-    #[must_use]
-    pub fn to_bytes(&self) -> Bytes {
-        self.0.clone()
+    pub fn into_bytes(self) -> Bytes {
+        self.0
     }
 
     /// The document decoded, for callers that look inside it.
