@@ -48,6 +48,21 @@ capabilities:
     connector: hr-core
     read_only: true
     input_schema: { type: object, additionalProperties: false }
+  - name: hr.people.verbatim
+    description: Answers JSON laid out its own way.
+    connector: hr-core
+    read_only: true
+    input_schema: { type: object, additionalProperties: false }
+  - name: hr.people.garbled
+    description: Answers 200 with a body that is not JSON.
+    connector: hr-core
+    read_only: true
+    input_schema: { type: object, additionalProperties: false }
+  - name: hr.people.silent
+    description: Answers 200 with an empty body.
+    connector: hr-core
+    read_only: true
+    input_schema: { type: object, additionalProperties: false }
 ";
 
 const POLICIES: &str = "
@@ -59,6 +74,9 @@ policies:
     conditions: { acting_through: [mcp-server], required_scope: mcp:use }
 ";
 
+/// An upstream answer whose key order and spacing a decode and re-encode would change.
+const VERBATIM: &str = "{\"zeta\": 1, \"alpha\": [true, null]}";
+
 /// Serves the back end on a free loopback port and returns its base URL.
 async fn start_upstream() -> String {
     let app = Router::new()
@@ -67,6 +85,12 @@ async fn start_upstream() -> String {
             "/api/hr.people/broken",
             post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
         )
+        .route("/api/hr.people/verbatim", post(|| async { VERBATIM }))
+        .route(
+            "/api/hr.people/garbled",
+            post(|| async { "{\"name\": \"Sam\"} trailing" }),
+        )
+        .route("/api/hr.people/silent", post(|| async { StatusCode::OK }))
         .route(
             "/api/hr.people/slow",
             post(|| async {
@@ -141,6 +165,36 @@ async fn upstream_failure_is_a_502_naming_the_connector() {
     let record = harness.last_record();
     assert_eq!(record["result"], "error");
     assert_eq!(record["http_status"], 502);
+}
+
+#[tokio::test]
+async fn an_upstream_answer_is_passed_on_byte_for_byte() {
+    let harness = harness(&start_upstream().await);
+    let token = harness.mint(&harness.obo_claims("EMP001", &["employees"]));
+
+    let answer = harness.get("/actions/hr.people/verbatim", &token).await;
+
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.raw, VERBATIM.as_bytes());
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn an_upstream_body_that_is_not_json_is_a_502_and_an_empty_one_an_empty_object() {
+    let harness = harness(&start_upstream().await);
+    let token = harness.mint(&harness.obo_claims("EMP001", &["employees"]));
+
+    let garbled = harness.get("/actions/hr.people/garbled", &token).await;
+    let silent = harness.get("/actions/hr.people/silent", &token).await;
+
+    assert_eq!(garbled.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(garbled.body["error"], "upstream_error");
+    let description = garbled.body["error_description"].as_str().unwrap();
+    assert!(description.contains("not JSON"), "{description}");
+    assert_eq!(
+        (silent.status, silent.raw.as_slice()),
+        (StatusCode::OK, &b"{}"[..])
+    );
 }
 
 #[tokio::test]

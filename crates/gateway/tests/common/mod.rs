@@ -112,6 +112,7 @@ impl Harness {
             status,
             headers,
             body,
+            raw: bytes.to_vec(),
         }
     }
 
@@ -146,6 +147,8 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Value,
+    /// The body as it was sent.
+    pub(crate) raw: Vec<u8>,
 }
 
 impl Answer {
