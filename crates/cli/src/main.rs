@@ -6,8 +6,9 @@ use clap::Parser;
 use scopegate::{cli::Cli, commands};
 
 /// mimalloc instead of the system allocator: per-request allocations are cheaper, and memory
-/// freed by one thread is reused by others instead of staying in per-thread arenas
-/// (docs/BENCHMARKS.md has the measurements behind the choice).
+/// freed by one thread is reused by others instead of staying in per-thread arenas. Built
+/// without transparent huge pages, which inflated RSS (docs/BENCHMARKS.md has the measurements
+/// behind both choices).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
