@@ -35,8 +35,8 @@ duration=${BENCH_DURATION:-10}
 warmup=${BENCH_WARMUP:-2}
 # An audited answer waits for its record's fdatasync, so a connection spends most of a decision
 # waiting on the disk rather than the CPU. With a closed loop of 32 connections that wait,
-# not the server, set the rate: the CPU stayed 15-30 % idle. 64 keep it busy; more add latency
-# and no throughput (docs/BENCHMARKS.md, "Connections").
+# not the server, set the rate: the CPUs stayed 14-31 % idle. 64 keep them busy; more add
+# latency and no throughput (docs/BENCHMARKS.md, "Why 64 connections").
 connections=${BENCH_CONNECTIONS:-64}
 threads=${BENCH_THREADS:-1}
 # On a small machine the kernel tends to stack the load generator on the CPU where the server's
@@ -303,7 +303,8 @@ if [ "${BENCH_PEER:-1}" != "0" ]; then
     BENCH_AUTH="$chat" BENCH_BODY="grant_type=password&username=EMP001&password=x&scope=openid"
   kill "$peer_pid" 2>/dev/null; peer_pid=""; cpu_pid=""
 fi
-step "overload: $overload_connections connections at an actions API limited to $overload_limit in flight"
+step "overload: $overload_connections connections at an actions API" \
+  "limited to $overload_limit in flight"
 rss_before=$(memory_kib VmRSS)
 overload=$(run "overload" "$duration" "$decision" --connections "$overload_connections" \
   BENCH_AUTH=bearer BENCH_POOL="$work/warm.pool")
